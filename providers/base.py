@@ -1,0 +1,151 @@
+"""The normalized types every gateway adapter speaks: request, task snapshot, model capabilities, the Provider protocol.
+
+Pure data and pure functions only; no I/O and nothing read at import time.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class TaskStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    UNKNOWN = "unknown"  # outcome not known (ambiguous submit, unparseable upstream status): never terminal
+
+    @property
+    def terminal(self) -> bool:
+        return self in (TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCELLED)
+
+
+class MediaRef(BaseModel):
+    """An input image or video: an http(s) URL or a `data:` URI (local files are inlined by the server first)."""
+
+    model_config = ConfigDict(frozen=True)
+    url: str
+
+    @property
+    def is_data_uri(self) -> bool:
+        return self.url.startswith("data:")
+
+
+class VideoRequest(BaseModel):
+    """One generation job, in gateway-neutral terms. `model` is the gateway's own model name (no provider prefix)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    model: str
+    prompt: str | None = None
+    negative_prompt: str | None = None
+    duration: int | None = None  # seconds
+    aspect_ratio: str | None = None  # "16:9", "9:16", "1:1", ...
+    resolution: str | None = None  # "720p", "1080p", "4k", ...
+    first_frame: MediaRef | None = None
+    last_frame: MediaRef | None = None
+    reference_images: tuple[MediaRef, ...] = ()
+    reference_videos: tuple[MediaRef, ...] = ()
+    audio: bool | None = None  # generate native audio
+    seed: int | None = None
+    options: dict[str, Any] = Field(default_factory=dict)  # provider-native parameters, merged last
+
+
+ImageInput = Literal["url", "url_or_data"]  # what the gateway takes for images: http(s) only, or data URIs too
+
+
+class ModelInfo(BaseModel):
+    """What one model on one gateway accepts. Catalog data, so validation is a table lookup, not if/else."""
+
+    model_config = ConfigDict(frozen=True)
+    name: str  # the gateway's model name, as sent on the wire
+    family: str = ""  # "kling", "seedance", "veo", ... (groups the request builder's branches)
+    durations: tuple[int, ...] = ()  # allowed seconds; empty = gateway decides
+    default_duration: int | None = None
+    resolutions: tuple[str, ...] = ()
+    aspect_ratios: tuple[str, ...] = ()
+    first_frame: bool = False
+    last_frame: bool = False
+    max_reference_images: int = 0
+    max_reference_videos: int = 0
+    image_input: ImageInput = "url_or_data"
+    audio: bool = False
+    negative_prompt: bool = False
+    seed: bool = False
+    prompt_required: bool = True
+    price_per_second: float | None = None  # USD, when the gateway's docs give it
+    url_lifetime: timedelta | None = None  # how long the result URL lives, when documented
+    discovered: bool = False  # found in GET /v1/models, no catalog entry: validation is permissive
+    note: str = ""  # one line for agents (quirks, pricing detail)
+
+    @property
+    def inputs(self) -> dict[str, Any]:
+        """The `inputs` object of interface.md's ModelInfo: which image/video inputs, with limits."""
+        out: dict[str, Any] = {}
+        if self.first_frame:
+            out["first_frame"] = True
+        if self.last_frame:
+            out["last_frame"] = True
+        if self.max_reference_images:
+            out["reference_images"] = {"max": self.max_reference_images}
+        if self.max_reference_videos:
+            out["reference_videos"] = {"max": self.max_reference_videos}
+        return out
+
+
+class TaskSnapshot(BaseModel):
+    """What the gateway said about a task at one moment, normalized."""
+
+    status: TaskStatus
+    upstream_id: str | None = None
+    progress: int | None = Field(default=None, ge=0, le=100)
+    video_url: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    expires_at: datetime | None = None
+    poll_after: float | None = None  # seconds; a hint from the gateway (Retry-After and the like)
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """A gateway adapter. Mapping and parsing are pure; the I/O methods use the injected HTTP client.
+
+    Errors raised are `providers.errors.ProviderError` subclasses, never raw HTTP exceptions.
+    """
+
+    id: str  # "orcarouter", ..., "sandbox"
+    sandbox: bool
+
+    def models(self) -> list[ModelInfo]:
+        """The catalog (plus anything discovered so far)."""
+        ...
+
+    def model(self, name: str) -> ModelInfo | None: ...
+
+    def validate(self, request: VideoRequest) -> ModelInfo:
+        """Raise `InvalidRequest` naming what is allowed, before anything is sent. Returns the model's info."""
+        ...
+
+    def build_submit(self, request: VideoRequest) -> tuple[str, dict[str, Any]]:
+        """Pure: (path relative to the base URL, JSON body) exactly as the gateway's docs say."""
+        ...
+
+    async def submit(self, request: VideoRequest, *, idempotency_key: str | None = None) -> TaskSnapshot:
+        """Send the job once (no retries here: the engine owns the retry policy). Snapshot carries upstream_id."""
+        ...
+
+    async def get(self, upstream_id: str) -> TaskSnapshot: ...
+
+    def content_request(self, upstream_id: str) -> tuple[str, dict[str, str]] | None:
+        """(absolute URL, headers) of the gateway's own content proxy for a finished task, or None."""
+        ...
+
+    async def discover(self) -> list[ModelInfo]:
+        """Models from GET /v1/models not in the catalog (permissive), or [] where the gateway has no such route."""
+        ...

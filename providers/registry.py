@@ -1,0 +1,76 @@
+"""The one explicit registry of gateways: id -> how to configure it and which adapter class speaks its dialect.
+
+Adapter modules are imported only when their gateway is active, so an unused gateway costs nothing at start-up.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx2
+from pydantic import SecretStr
+
+from providers.base import Provider
+
+
+@dataclass(frozen=True)
+class ProviderSpec:
+    id: str
+    title: str
+    env_prefix: str  # <PREFIX>_API_KEY, <PREFIX>_BASE_URL
+    default_base_url: str  # without the /v1 part
+    adapter: str  # "module:Class"
+    docs: str = ""
+    keyless: bool = False
+
+
+SPECS: dict[str, ProviderSpec] = {
+    spec.id: spec
+    for spec in (
+        ProviderSpec("orcarouter", "OrcaRouter", "ORCAROUTER", "https://api.orcarouter.ai",
+                     "providers.orcarouter:OrcaRouter", "https://docs.orcarouter.ai"),
+        ProviderSpec("omnirouters", "OmniRouters", "OMNIROUTERS", "https://omnirouters.com",
+                     "providers.omnirouters:OmniRouters", "https://omnirouters.com"),
+        ProviderSpec("octopusx", "OctopusX", "OCTOPUSX", "https://octopusx.ai",
+                     "providers.octopusx:OctopusX", "https://octopusx.ai"),
+        ProviderSpec("apimodels", "apimodels.app", "APIMODELS", "https://apimodels.app",
+                     "providers.apimodels:ApiModels", "https://apimodels.app"),
+        ProviderSpec("infinityblue", "InfinityBlue", "INFINITYBLUE", "https://api.getinfinityblue.com",
+                     "providers.infinityblue:InfinityBlue", "https://newdocs.getinfinityblue.com"),
+        ProviderSpec("sandbox", "Sandbox (simulated, free)", "VIDEOGEN_SANDBOX", "http://sandbox.videogen.invalid",
+                     "providers.sandbox:Sandbox", keyless=True),
+    )
+}
+GATEWAY_IDS = tuple(i for i, s in SPECS.items() if not s.keyless)
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    """What the server hands the registry for one active gateway."""
+
+    base_url: str
+    api_key: SecretStr | None = None
+    options: dict[str, Any] = field(default_factory=dict)  # adapter-specific (e.g. sandbox job seconds)
+
+
+def adapter_class(provider_id: str) -> type:
+    module, _, name = SPECS[provider_id].adapter.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def build(provider_id: str, client: httpx2.AsyncClient, config: GatewayConfig) -> Provider:
+    """Instantiate one adapter. Every adapter takes (client, *, base_url, api_key, **options)."""
+    cls = adapter_class(provider_id)
+    return cls(client, base_url=config.base_url.rstrip("/"), api_key=config.api_key, **config.options)
+
+
+def http_mounts(configs: dict[str, GatewayConfig]) -> dict[str, httpx2.AsyncBaseTransport]:
+    """Transports the shared client must route through (the embedded sandbox gateway lives in-process)."""
+    mounts: dict[str, httpx2.AsyncBaseTransport] = {}
+    for provider_id, config in configs.items():
+        hook = getattr(adapter_class(provider_id), "mounts", None)
+        if hook is not None:
+            mounts.update(hook(config))
+    return mounts

@@ -1,0 +1,97 @@
+"""Configuration from environment variables and `.env` (interface.md's table). Nothing is read at import time."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from providers.registry import SPECS, GatewayConfig
+
+
+def default_home() -> Path:
+    """The platform's user data folder for videogen-mcp."""
+    if sys.platform == "win32":
+        root = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        root = Path.home() / "Library" / "Application Support"
+    else:
+        root = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return root / "videogen-mcp"
+
+
+def _env(name: str) -> AliasChoices:
+    return AliasChoices(name)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    orcarouter_api_key: SecretStr | None = Field(None, validation_alias=_env("ORCAROUTER_API_KEY"))
+    omnirouters_api_key: SecretStr | None = Field(None, validation_alias=_env("OMNIROUTERS_API_KEY"))
+    octopusx_api_key: SecretStr | None = Field(None, validation_alias=_env("OCTOPUSX_API_KEY"))
+    apimodels_api_key: SecretStr | None = Field(None, validation_alias=_env("APIMODELS_API_KEY"))
+    infinityblue_api_key: SecretStr | None = Field(None, validation_alias=_env("INFINITYBLUE_API_KEY"))
+    orcarouter_base_url: str | None = Field(None, validation_alias=_env("ORCAROUTER_BASE_URL"))
+    omnirouters_base_url: str | None = Field(None, validation_alias=_env("OMNIROUTERS_BASE_URL"))
+    octopusx_base_url: str | None = Field(None, validation_alias=_env("OCTOPUSX_BASE_URL"))
+    apimodels_base_url: str | None = Field(None, validation_alias=_env("APIMODELS_BASE_URL"))
+    infinityblue_base_url: str | None = Field(None, validation_alias=_env("INFINITYBLUE_BASE_URL"))
+
+    sandbox: bool = Field(True, validation_alias=_env("VIDEOGEN_SANDBOX"))
+    sandbox_seconds: float = Field(8.0, ge=0, validation_alias=_env("VIDEOGEN_SANDBOX_SECONDS"))
+    home: Path = Field(default_factory=default_home, validation_alias=_env("VIDEOGEN_HOME"))
+    download_dir: Path | None = Field(None, validation_alias=_env("VIDEOGEN_DOWNLOAD_DIR"))
+    # None: on for stdio and the CLI, off for HTTP (a shared server should not fill its disk by default).
+    download: bool | None = Field(None, validation_alias=_env("VIDEOGEN_DOWNLOAD"))
+    max_download_mb: float = Field(500, gt=0, validation_alias=_env("VIDEOGEN_MAX_DOWNLOAD_MB"))
+    input_dirs: str | None = Field(None, validation_alias=_env("VIDEOGEN_INPUT_DIRS"))  # os.pathsep-separated
+    default_wait: float = Field(40.0, ge=0, le=3600, validation_alias=_env("VIDEOGEN_DEFAULT_WAIT"))
+    poll_min_interval: float = Field(2.0, gt=0, validation_alias=_env("VIDEOGEN_POLL_MIN_INTERVAL"))
+    poll_max_interval: float = Field(15.0, gt=0, validation_alias=_env("VIDEOGEN_POLL_MAX_INTERVAL"))
+    dedupe_window: float = Field(120.0, ge=0, validation_alias=_env("VIDEOGEN_DEDUPE_WINDOW"))
+    allow_private_urls: bool = Field(False, validation_alias=_env("VIDEOGEN_ALLOW_PRIVATE_URLS"))
+    http_timeout: float = Field(60.0, gt=0, validation_alias=_env("VIDEOGEN_HTTP_TIMEOUT"))
+
+    @field_validator("home", "download_dir", mode="after")
+    @classmethod
+    def _expand(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
+
+    @property
+    def videos_dir(self) -> Path:
+        return self.download_dir or self.home / "videos"
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.home / "tasks.sqlite3"
+
+    @property
+    def allowed_input_dirs(self) -> list[Path]:
+        if not self.input_dirs:
+            return [Path.home()]
+        return [Path(p).expanduser() for p in self.input_dirs.split(os.pathsep) if p.strip()]
+
+    def api_key(self, provider_id: str) -> SecretStr | None:
+        key = getattr(self, f"{provider_id}_api_key", None)
+        return key if key is not None and key.get_secret_value().strip() else None
+
+    def gateways(self) -> dict[str, GatewayConfig]:
+        """Active gateways, in registry order: each one whose key is set, plus the sandbox unless hidden."""
+        active: dict[str, GatewayConfig] = {}
+        for provider_id, spec in SPECS.items():
+            if spec.keyless:
+                if self.sandbox:
+                    active[provider_id] = GatewayConfig(spec.default_base_url, None, {"seconds": self.sandbox_seconds})
+                continue
+            key = self.api_key(provider_id)
+            if key is not None:
+                base = getattr(self, f"{provider_id}_base_url", None) or spec.default_base_url
+                active[provider_id] = GatewayConfig(base, key)
+        return active
+
+    def missing_keys(self) -> list[str]:
+        return [f"{SPECS[p].env_prefix}_API_KEY" for p in SPECS if not SPECS[p].keyless and self.api_key(p) is None]

@@ -1,0 +1,65 @@
+"""The task object: what `generate_video` and `get_video_task` return (interface.md), and its JSON Schema."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from providers.base import TaskStatus
+
+
+class TaskError(BaseModel):
+    code: str
+    message: str
+
+
+class Task(BaseModel):
+    task_id: str  # minted here ("vg_" + 32 hex), stable across restarts
+    provider: str
+    model: str  # the full id, "<provider>/<gateway model name>"
+    status: TaskStatus
+    progress: int | None = None
+    video_url: str | None = None
+    local_path: str | None = None
+    expires_at: datetime | None = None
+    error: TaskError | None = None
+    upstream_task_id: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    sandbox: bool = False
+    warning: str | None = None  # e.g. "the last 4 polls failed; still trying" (never a failure by itself)
+
+    def public(self) -> dict[str, Any]:
+        """The structured content sent to clients (JSON types only)."""
+        return self.model_dump(mode="json")
+
+
+_nullable_str = {"type": ["string", "null"]}
+_nullable_time = {"type": ["string", "null"], "format": "date-time"}
+
+# Hand-written (not pydantic's) so tools/list stays small and exact.
+TASK_OUTPUT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "task_id": {"type": "string"},
+        "provider": {"type": "string"},
+        "model": {"type": "string"},
+        "status": {"type": "string", "enum": [s.value for s in TaskStatus]},
+        "progress": {"type": ["integer", "null"]},
+        "video_url": _nullable_str,
+        "local_path": _nullable_str,
+        "expires_at": _nullable_time,
+        "error": {
+            "type": ["object", "null"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+        },
+        "upstream_task_id": _nullable_str,
+        "created_at": {"type": "string", "format": "date-time"},
+        "updated_at": {"type": "string", "format": "date-time"},
+        "sandbox": {"type": "boolean"},
+        "warning": _nullable_str,
+    },
+    "required": ["task_id", "provider", "model", "status", "created_at", "updated_at", "sandbox"],
+}
