@@ -79,6 +79,12 @@ class ModelInfo(BaseModel):
     prompt_required: bool = True
     price_per_second: float | None = None  # USD, when the gateway's docs give it
     url_lifetime: timedelta | None = None  # how long the result URL lives, when documented
+    # Cross-field rules the docs state (empty/None = no such rule), checked by providers.validate:
+    durations_by_resolution: dict[str, tuple[int, ...]] = Field(default_factory=dict)  # Hailuo 2.3: 768p 6/10
+    audio_resolutions: tuple[str, ...] = ()  # audio only at these (OrcaRouter kling-v2-6: sound in pro = 1080p)
+    video_ref_max_duration: int | None = None  # with a reference video (Kling omni: 3-10 s)
+    video_ref_resolutions: tuple[str, ...] = ()  # with a reference video (OrcaRouter v3-omni: std/pro, not 4k)
+    video_ref_audio: bool = True  # False: audio must be off with a reference video (Kling omni)
     discovered: bool = False  # found in GET /v1/models, no catalog entry: validation is permissive
     note: str = ""  # one line for agents (quirks, pricing detail)
 

@@ -1,15 +1,29 @@
-"""Media in and out: safe video downloads, local image inputs, URL (SSRF) and path safety.
+"""Media in and out: safe video downloads, local image inputs, and path safety (URL checks live in server.netguard).
 
-INTERFACE SKELETON: the engine and the tools layer code against these signatures; the media helper fills them in.
+Downloads stream into a `.part` file in the destination folder and are renamed into place only once verified.
 """
 
 from __future__ import annotations
 
+import base64
+import errno
+import os
+import re
+import stat
+import tempfile
+import urllib.parse
+import urllib.request
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 
+import anyio
+import anyio.to_thread
 import httpx2
 
 from providers.base import MediaRef
+from server.netguard import Resolver, Target, URLRefused, check_url, redact
 
 
 class MediaError(Exception):
@@ -26,6 +40,93 @@ class MediaError(Exception):
         return self.code == "expired"
 
 
+MAX_REDIRECTS = 5
+MAX_ADDRESSES = 3  # resolved addresses tried in turn when a connect fails
+MIN_RATE = 256 * 1024  # bytes/s: the overall deadline allows max_bytes at this rate, so a trickling body ends
+BASE_DEADLINE = 120.0
+DEFAULT_TIMEOUT = httpx2.Timeout(60.0, connect=10.0)  # used when the injected client has no timeout of its own
+_FLUSH = 1 << 20  # write to disk in ~1 MiB batches (one worker-thread hop each)
+_SNIFF = 64
+_STEM = re.compile(r"[A-Za-z0-9_-]{1,80}")
+_REDIRECT = frozenset({301, 302, 303, 307, 308})
+_EXPIRED = frozenset({403, 404, 410})
+
+
+@dataclass(frozen=True)
+class _Container:
+    ext: str
+    mime: str
+
+
+_MP4 = _Container(".mp4", "video/mp4")
+_MOV = _Container(".mov", "video/quicktime")
+_WEBM = _Container(".webm", "video/webm")
+_MKV = _Container(".mkv", "video/x-matroska")
+# ISO-BMFF brands that are still images (HEIF/AVIF) or audio, not video.
+_NOT_VIDEO_BRANDS = frozenset(
+    {b"avif", b"avis", b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"mif2", b"msf1", b"M4A ",
+     b"M4B ", b"M4P ", b"crx "}
+)
+_IMAGES = ((b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"), (b"GIF87a", "image/gif"),
+           (b"GIF89a", "image/gif"))
+
+
+def _sniff_video(head: bytes) -> _Container | None:
+    if len(head) >= 12 and head[4:8] == b"ftyp" and int.from_bytes(head[:4], "big") >= 12:
+        brand = head[8:12]
+        if brand == b"qt  ":
+            return _MOV
+        return None if brand in _NOT_VIDEO_BRANDS else _MP4
+    if head[:4] == b"\x1a\x45\xdf\xa3":  # EBML; the DocType string sits in the first few dozen bytes
+        if b"webm" in head[:_SNIFF]:
+            return _WEBM
+        if b"matroska" in head[:_SNIFF]:
+            return _MKV
+    return None
+
+
+def _sniff_image(head: bytes) -> str | None:
+    for magic, mime in _IMAGES:
+        if head.startswith(magic):
+            return mime
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def _describe(head: bytes) -> str:
+    """A guess at what came back instead of a video, for the error message."""
+    text = head.lstrip()[:16].lower()
+    if text.startswith((b"<!doctype", b"<html", b"<?xml", b"<")):
+        return "an HTML/XML page"
+    if text.startswith((b"{", b"[")):
+        return "JSON"
+    if _sniff_image(head):
+        return "an image"
+    return "empty" if not head else "data that is not MP4, MOV or WebM"
+
+
+def video_mime(path: Path) -> str:
+    """MIME type of a downloaded video from its signature ("video/mp4", "video/quicktime", "video/webm").
+
+    "video/x-matroska" for Matroska; "application/octet-stream" when the bytes are not a known container.
+    """
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(_SNIFF)
+    except (OSError, ValueError) as exc:
+        raise MediaError("not_found", f"cannot read {redact(path)}: {_reason(exc)}") from exc
+    kind = _sniff_video(head)
+    return kind.mime if kind else "application/octet-stream"
+
+
+def _reason(exc: BaseException) -> str:
+    return exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+
+
+# --- downloads ---------------------------------------------------------------------------------------------------
+
+
 async def download_video(
     client: httpx2.AsyncClient,
     url: str,
@@ -36,26 +137,288 @@ async def download_video(
     max_bytes: int = 500 * 1024 * 1024,
     allow_private: bool = False,
     trusted_hosts: frozenset[str] = frozenset(),
+    resolver: Resolver | None = None,
 ) -> Path:
     """Stream `url` into `dest_dir/<stem>.<ext>` atomically; return the final path.
 
     Checks every redirect hop (http(s), public addresses unless the host is trusted or allow_private), enforces
     max_bytes whatever Content-Length says, checks the container signature (MP4/MOV/WebM), leaves no partial file.
     Raises MediaError; code "expired" for 403/404/410 answers (the caller re-queries the task for a fresh URL).
+    `resolver` replaces system DNS (tests); `headers` go only to the first URL's origin, never across a redirect.
     """
-    raise NotImplementedError
+    if not isinstance(stem, str) or not _STEM.fullmatch(stem):
+        raise MediaError("unsafe_path", f"refusing to save a video as {stem!r:.60}: file names must be 1-80 letters, "
+                         "digits, '-' or '_' (the caller must generate the name)")
+    if max_bytes <= 0:
+        raise ValueError("max_bytes must be positive")
+    folder = await anyio.to_thread.run_sync(_prepare_dir, dest_dir)
+    deadline = BASE_DEADLINE + max_bytes / MIN_RATE
+    try:
+        with anyio.fail_after(deadline):
+            return await _follow(client, url, folder, stem, headers or {}, max_bytes, allow_private,
+                                 frozenset(trusted_hosts), resolver)
+    except TimeoutError as exc:
+        raise MediaError("http", f"downloading {redact(url)} took longer than {deadline:.0f} s and was stopped; "
+                         "try again later") from exc
+
+
+def _prepare_dir(dest_dir: Path) -> Path:
+    """Create dest_dir (0o700) if missing and return its real path; every write happens directly inside it."""
+    try:
+        path = Path(dest_dir).expanduser()
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        real = path.resolve(strict=True)
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise MediaError("unsafe_path", f"cannot use the download folder {redact(dest_dir)}: {_reason(exc)}; "
+                         "check VIDEOGEN_DOWNLOAD_DIR") from exc
+    if not real.is_dir():
+        raise MediaError("unsafe_path", f"the download folder {redact(dest_dir)} is not a folder")
+    return real
+
+
+async def _follow(
+    client: httpx2.AsyncClient, url: str, folder: Path, stem: str, headers: dict[str, str], max_bytes: int,
+    allow_private: bool, trusted: frozenset[str], resolver: Resolver | None,
+) -> Path:
+    current: object = url
+    origin: tuple[str, str, int | None] | None = None
+    for _ in range(MAX_REDIRECTS + 1):
+        try:
+            target = await check_url(current, allow_private=allow_private, trusted_hosts=trusted, resolver=resolver)
+        except URLRefused as exc:
+            raise MediaError(exc.code, str(exc)) from exc
+        here = (target.url.scheme, target.url.host, target.url.port)
+        origin = origin or here
+        shown = redact(target.url)
+        async with _open(client, target, headers if here == origin else {}) as response:
+            status = response.status_code
+            if status in _REDIRECT:
+                location = response.headers.get("location")
+                if not location:
+                    raise MediaError("http", f"{shown} answered {status} (redirect) without a Location")
+                try:
+                    current = target.url.join(location)
+                except (httpx2.InvalidURL, ValueError) as exc:
+                    raise MediaError("unsafe_url", f"{shown} redirected to an invalid URL") from exc
+                continue
+            if status in _EXPIRED:
+                raise MediaError("expired", f"the video link {shown} answered HTTP {status}: it has probably "
+                                 "expired; query the task again for a fresh URL")
+            if not 200 <= status < 300 or status == 204:
+                raise MediaError("http", f"downloading {shown} failed with HTTP {status}; try again later")
+            return await _save(response, folder, stem, max_bytes, shown)
+    raise MediaError("http", f"{redact(url)} redirected more than {MAX_REDIRECTS} times; giving up (redirect loop?)")
+
+
+@asynccontextmanager
+async def _open(client: httpx2.AsyncClient, target: Target, headers: dict[str, str]) -> AsyncIterator[httpx2.Response]:
+    """Send GET without following redirects; with vetted addresses, connect to them rather than re-resolving."""
+    failure: Exception | None = None
+    for address in target.connect[:MAX_ADDRESSES] or (None,):
+        request = _build(client, target, address, headers)
+        try:
+            response = await client.send(request, stream=True, follow_redirects=False)
+        except (httpx2.ConnectError, httpx2.ConnectTimeout) as exc:
+            failure = exc
+            continue
+        except httpx2.HTTPError as exc:
+            raise MediaError("http", f"downloading {redact(target.url)} failed: {_net_reason(exc)}; "
+                             "try again later") from exc
+        try:
+            yield response
+        finally:
+            with anyio.CancelScope(shield=True):  # close the connection even when the download is cancelled
+                await response.aclose()
+        return
+    raise MediaError("http", f"could not connect to {redact(target.url)}; try again later") from failure
+
+
+def _build(client: httpx2.AsyncClient, target: Target, address: str | None, headers: dict[str, str]) -> httpx2.Request:
+    url = target.url
+    sent = {k: v for k, v in headers.items() if k.lower() not in ("host", "connection", "accept-encoding")}
+    sent["Accept-Encoding"] = "identity"  # no decompression bombs; videos do not compress anyway
+    extensions: dict[str, object] = {}
+    if address is not None:
+        # DNS pinning: connect to the address we checked, keep the name for Host, SNI and certificate checks, and
+        # close afterwards so the pooled connection is never reused for another name on that IP.
+        sent["Host"] = url.netloc.decode("ascii")
+        sent["Connection"] = "close"
+        if url.scheme == "https":
+            extensions["sni_hostname"] = url.raw_host.decode("ascii").rstrip(".")
+        url = url.copy_with(host=address)
+    timeout = client.timeout if client.timeout.read is not None and client.timeout.connect is not None else None
+    return client.build_request("GET", url, headers=sent, timeout=timeout or DEFAULT_TIMEOUT, extensions=extensions)
+
+
+def _net_reason(exc: httpx2.HTTPError) -> str:
+    if isinstance(exc, httpx2.TimeoutException):
+        return "the server stopped sending data (timed out)"
+    if isinstance(exc, httpx2.RemoteProtocolError):
+        return "the connection closed before the whole video arrived"
+    return f"network error ({type(exc).__name__})"
+
+
+def _declared_length(response: httpx2.Response) -> int | None:
+    value = response.headers.get("content-length", "")
+    return int(value) if value.isdigit() else None
+
+
+async def _save(response: httpx2.Response, folder: Path, stem: str, max_bytes: int, shown: str) -> Path:
+    """Stream the body into a .part file in folder, check size and signature, then fsync and rename into place."""
+    too_large = MediaError("too_large", f"the video at {shown} is larger than the {max_bytes / 1048576:g} MB limit "
+                           "(VIDEOGEN_MAX_DOWNLOAD_MB); raise the limit or use the link directly")
+    declared = _declared_length(response)
+    if declared is not None and declared > max_bytes:
+        raise too_large
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{stem}.", suffix=".part")
+    is_open, done = True, False
+    try:
+        head, buf, total, kind = b"", bytearray(), 0, None
+        try:
+            async for chunk in response.aiter_bytes():
+                total += len(chunk)
+                if total > max_bytes:  # counted on what arrives, whatever Content-Length claimed
+                    raise too_large
+                if kind is None:
+                    head += chunk[: _SNIFF - len(head)]
+                    if len(head) >= _SNIFF:
+                        kind = _require_video(head, shown)
+                buf += chunk
+                if len(buf) >= _FLUSH:
+                    await anyio.to_thread.run_sync(_write_all, fd, bytes(buf))
+                    buf.clear()
+        except httpx2.HTTPError as exc:
+            raise MediaError("http", f"downloading {shown} failed: {_net_reason(exc)}; try again later") from exc
+        kind = kind or _require_video(head, shown)
+        encoded = response.headers.get("content-encoding", "identity").lower() not in ("", "identity")
+        if declared is not None and not encoded and total != declared:
+            raise MediaError("http", f"downloading {shown} failed: {total} bytes arrived but the server announced "
+                             f"{declared}; try again later")
+        await anyio.to_thread.run_sync(_write_all, fd, bytes(buf))
+        await anyio.to_thread.run_sync(os.fsync, fd)
+        is_open = False
+        os.close(fd)
+        final = folder / f"{stem}{kind.ext}"
+        await anyio.to_thread.run_sync(_commit, tmp, final, folder)
+        done = True
+        return final
+    finally:  # also runs on cancellation: no partial file survives
+        if is_open:
+            os.close(fd)
+        if not done:
+            with suppress(OSError):
+                os.unlink(tmp)
+
+
+def _require_video(head: bytes, shown: str) -> _Container:
+    kind = _sniff_video(head)
+    if kind is None:
+        raise MediaError("not_video", f"{shown} did not return a video (got {_describe(head)}); the link may be "
+                         "dead or an error page: query the task again for a fresh URL")
+    return kind
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _commit(tmp: str, final: Path, folder: Path) -> None:
+    # rename() never follows a symlink at the target, but refuse one anyway: someone is tampering with the folder.
+    if final.parent != folder or final.is_symlink() or (final.exists() and not final.is_file()):
+        raise MediaError("unsafe_path", f"refusing to overwrite {final}: it is a link or a folder; remove it first")
+    os.replace(tmp, final)
+    with suppress(OSError, AttributeError):  # persist the rename itself (POSIX; not possible on Windows)
+        dir_fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+# --- local image inputs ------------------------------------------------------------------------------------------
 
 
 def is_local_path(value: str) -> bool:
     """True when an image argument names a local file rather than an http(s) URL or a data: URI."""
-    raise NotImplementedError
+    if not isinstance(value, str) or not value.strip():
+        return False
+    text = value.strip()
+    lowered = text.lower()
+    if lowered.startswith(("http://", "https://", "data:")):
+        return False
+    if lowered.startswith("file:") or text.startswith(("~", "./", "../", ".\\", "..\\")):
+        return True
+    return os.path.isabs(text) or bool(re.match(r"[A-Za-z]:[\\/]", text))  # POSIX absolute or a Windows drive
 
 
 def load_local_image(value: str, *, allowed_dirs: list[Path], max_bytes: int = 10 * 1024 * 1024) -> MediaRef:
     """Read a local image confined to allowed_dirs, check its type (PNG/JPEG/WebP/GIF) and size -> data: URI."""
-    raise NotImplementedError
+    path = _local_path(value)
+    shown = redact(path)
+    try:
+        real = path.resolve(strict=True)  # follows every symlink, so the containment check sees the real file
+        info = real.stat()
+    except FileNotFoundError as exc:
+        raise MediaError("not_found", f"{shown} does not exist; give the full path of an image file") from exc
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise MediaError("not_found", f"cannot read {shown}: {_reason(exc)}") from exc
+    roots = [Path(d).expanduser().resolve() for d in allowed_dirs]
+    if not any(real.is_relative_to(root) for root in roots):
+        dirs = os.pathsep.join(str(r) for r in roots) or "none"
+        raise MediaError("unsafe_path", f"{shown} is outside the folders this server may read ({dirs}); move it there "
+                         "or set VIDEOGEN_INPUT_DIRS")
+    if not stat.S_ISREG(info.st_mode):
+        raise MediaError("bad_image", f"{shown} is not a regular file (a folder, device or pipe); give an image file")
+    data = _read_capped(real, info, max_bytes, shown)
+    mime = _sniff_image(data)
+    if mime is None:
+        raise MediaError("bad_image", f"{shown} is not a PNG, JPEG, WebP or GIF image (checked by its content, not "
+                         "its name); convert it to one of those")
+    return MediaRef(url=f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}")
 
 
-def video_mime(path: Path) -> str:
-    """MIME type of a downloaded video from its signature ("video/mp4", "video/quicktime", "video/webm")."""
-    raise NotImplementedError
+def _local_path(value: str) -> Path:
+    if not isinstance(value, str) or not value.strip() or "\x00" in value:
+        raise MediaError("unsafe_path", "the image path is empty or contains a NUL byte")
+    text = value.strip()
+    if text.lower().startswith("file:"):
+        parts = urllib.parse.urlsplit(text)
+        if parts.netloc not in ("", "localhost"):
+            raise MediaError("unsafe_path", f"{redact(text)}: file:// URLs must name a file on this machine")
+        text = urllib.request.url2pathname(parts.path)
+    elif not is_local_path(text):
+        raise MediaError("unsafe_path", f"{redact(text)} is not a local file path (absolute, ~/..., ./... or file://)")
+    return Path(text).expanduser()
+
+
+def _read_capped(real: Path, info: os.stat_result, max_bytes: int, shown: str) -> bytes:
+    too_large = MediaError("bad_image", f"{shown} is larger than the {max_bytes / 1048576:g} MB limit for input "
+                           "images; resize or recompress it")
+    if info.st_size > max_bytes:
+        raise too_large
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(real, flags)  # O_NOFOLLOW/O_NONBLOCK: a symlink or FIFO swapped in after the check fails here
+    except OSError as exc:
+        reason = "it changed while being read" if exc.errno == errno.ELOOP else _reason(exc)
+        raise MediaError("not_found", f"cannot read {shown}: {reason}") from exc
+    try:
+        now = os.fstat(fd)
+        if (now.st_dev, now.st_ino) != (info.st_dev, info.st_ino) or not stat.S_ISREG(now.st_mode):
+            raise MediaError("unsafe_path", f"{shown} changed while being read; try again")
+        chunks, size = [], 0
+        while size <= max_bytes:  # never trust st_size alone: read at most max_bytes + 1
+            chunk = os.read(fd, min(1 << 20, max_bytes + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    finally:
+        os.close(fd)
+    if size > max_bytes:
+        raise too_large
+    if not size:
+        raise MediaError("bad_image", f"{shown} is empty; give an image file")
+    return b"".join(chunks)

@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     dedupe_window: float = Field(120.0, ge=0, validation_alias=_env("VIDEOGEN_DEDUPE_WINDOW"))
     allow_private_urls: bool = Field(False, validation_alias=_env("VIDEOGEN_ALLOW_PRIVATE_URLS"))
     http_timeout: float = Field(60.0, gt=0, validation_alias=_env("VIDEOGEN_HTTP_TIMEOUT"))
+    # Required as a bearer token when `serve --http` binds to anything but loopback.
+    http_token: SecretStr | None = Field(None, validation_alias=_env("VIDEOGEN_HTTP_TOKEN"))
+    log_level: str = Field("WARNING", validation_alias=_env("VIDEOGEN_LOG_LEVEL"))
 
     @field_validator("home", "download_dir", mode="after")
     @classmethod
@@ -92,6 +95,11 @@ class Settings(BaseSettings):
                 base = getattr(self, f"{provider_id}_base_url", None) or spec.default_base_url
                 active[provider_id] = GatewayConfig(base, key)
         return active
+
+    def secrets(self) -> list[str]:
+        """Every configured secret value, for the log redaction filter."""
+        values = [getattr(self, f"{p}_api_key", None) for p in SPECS] + [self.http_token]
+        return [v.get_secret_value() for v in values if v is not None and len(v.get_secret_value()) >= 4]
 
     def missing_keys(self) -> list[str]:
         return [f"{SPECS[p].env_prefix}_API_KEY" for p in SPECS if not SPECS[p].keyless and self.api_key(p) is None]

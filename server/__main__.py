@@ -1,0 +1,57 @@
+"""videogen-mcp command line: the MCP server (stdio by default, or HTTP) and a few commands for people."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="videogen-mcp",
+        description="MCP server for AI video generation (Kling, Seedance, Veo, Sora, Hailuo, Vidu...) through API "
+        "gateways, with a free simulated sandbox. With no command: the MCP server on stdio.",
+    )
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    s = sub.add_parser("serve", help="run the MCP server (stdio, or streamable HTTP at /mcp)")
+    s.add_argument("--http", action="store_true", help="serve streamable HTTP instead of stdio")
+    s.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
+    s.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
+    s.add_argument("--stateless", action="store_true", help="HTTP: no sessions (any worker can answer)")
+
+    g = sub.add_parser("generate", help="make one video, with a live progress bar")
+    g.add_argument("prompt", help="what the video should show")
+    g.add_argument("--model", help="model id (see `videogen-mcp models`); default: the sandbox")
+    g.add_argument("--duration", type=int, help="seconds")
+    g.add_argument("--aspect-ratio", help="e.g. 16:9, 9:16, 1:1")
+    g.add_argument("--resolution", help="e.g. 720p, 1080p")
+    g.add_argument("--image", help="first frame: a local file, an http(s) URL or a data: URI")
+    g.add_argument("--out", help="folder to save the video in (default: VIDEOGEN_DOWNLOAD_DIR)")
+    g.add_argument("--idempotency-key", help="same key, same job: safe to re-run without paying twice")
+
+    m = sub.add_parser("models", help="list the models of the configured gateways")
+    m.add_argument("--provider", help="only this provider")
+    m.add_argument("--json", action="store_true", help="print JSON")
+
+    tl = sub.add_parser("tasks", help="list recent tasks")
+    tl.add_argument("--limit", type=int, default=20)
+    tl.add_argument("--json", action="store_true", help="print JSON")
+
+    tk = sub.add_parser("task", help="show one task (and optionally wait for it)")
+    tk.add_argument("task_id")
+    tk.add_argument("--wait", type=float, default=0, help="seconds to wait for it to finish")
+
+    sub.add_parser("doctor", help="check configuration, keys and gateway reachability")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    from server import cli  # after parsing, so `--help` stays instant
+
+    return cli.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

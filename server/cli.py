@@ -1,0 +1,101 @@
+"""The commands behind `videogen-mcp`: serve, generate (with a progress bar), models, tasks, task, doctor."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from typing import Any
+
+import anyio
+from pydantic import ValidationError
+
+from server.settings import Settings
+
+
+class CommandError(Exception):
+    """One clear line for stderr; exit code 1."""
+
+
+class RedactSecrets(logging.Filter):
+    """Defence in depth: whatever a library logs, a configured key never reaches the log."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self._secrets = secrets
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if any(s in message for s in self._secrets):
+            for s in self._secrets:
+                message = message.replace(s, "***")
+            record.msg, record.args = message, None
+        if record.exc_info and record.exc_info[1] is not None:
+            text = logging.Formatter().formatException(record.exc_info)
+            if any(s in text for s in self._secrets):
+                record.exc_info, record.exc_text = None, "(traceback withheld: it contained a secret)"
+        return True
+
+
+def setup_logging(settings: Settings) -> None:
+    handler = logging.StreamHandler(sys.stderr)  # stdout belongs to the protocol on stdio
+    handler.setFormatter(logging.Formatter("videogen-mcp %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactSecrets(settings.secrets()))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(getattr(logging, settings.log_level.upper(), logging.WARNING))
+
+
+def load_settings(**overrides: Any) -> Settings:
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        name = str(err["loc"][0]) if err["loc"] else "configuration"
+        raise CommandError(f"bad configuration: {name}: {err['msg']}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        overrides = {"VIDEOGEN_DOWNLOAD_DIR": args.out} if getattr(args, "out", None) else {}
+        settings = load_settings(**overrides)
+        setup_logging(settings)
+        command = args.command or "serve"
+        if command == "serve":
+            serve(settings, http=getattr(args, "http", False), host=getattr(args, "host", "127.0.0.1"),
+                  port=getattr(args, "port", 8000), stateless=getattr(args, "stateless", False))
+            return 0
+        from server import commands  # the person-facing commands (rich) load only when used
+
+        return anyio.run(getattr(commands, command), settings, args)
+    except CommandError as exc:
+        print(f"videogen-mcp: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("videogen-mcp: interrupted (any submitted job continues on the gateway; see `videogen-mcp tasks`)",
+              file=sys.stderr)
+        return 130
+
+
+def serve(settings: Settings, *, http: bool, host: str, port: int, stateless: bool) -> None:
+    from server.app import build_server
+
+    if not http:
+        from mcp.server.stdio import stdio_server
+
+        server = build_server(settings, download_default=True)
+
+        async def main() -> None:
+            async with stdio_server() as (read, write):
+                await server.run(read, write, server.create_initialization_options())
+
+        anyio.run(main)
+        return
+    from server.http import serve_http
+
+    serve_http(build_server(settings, download_default=False), settings, host=host, port=port, stateless=stateless)
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, indent=2, default=str)

@@ -1,0 +1,158 @@
+"""Person-facing commands: generate with a live progress bar, models, tasks, task, doctor."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import httpx2
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from providers.base import TaskStatus
+from providers.errors import ProviderError
+from providers.registry import SPECS
+from server import media
+from server.app import open_runtime
+from server.cli import CommandError, dumps
+from server.progress import describe
+from server.render import task_text
+from server.schemas import model_public
+from server.settings import Settings
+from server.tasks import Task
+from server.tools import GenerateArgs, ToolInputError, build_request, resolve_model
+
+out = Console()
+err = Console(stderr=True)
+
+
+async def generate(settings: Settings, args: argparse.Namespace) -> int:
+    async with open_runtime(settings, download_default=True) as rt:
+        model = args.model
+        if model is None:
+            if "sandbox" not in rt.providers:
+                raise CommandError("pass --model (see `videogen-mcp models`); the sandbox is off (VIDEOGEN_SANDBOX=0)")
+            model = f"sandbox/{rt.providers['sandbox'].models()[0].name}"
+            err.print(f"[dim]Using the free sandbox model {model}; pass --model for a real gateway.[/]")
+        try:
+            call = GenerateArgs(model=model, prompt=args.prompt, duration=args.duration,
+                                aspect_ratio=args.aspect_ratio, resolution=args.resolution,
+                                first_frame_image=args.image, idempotency_key=args.idempotency_key)
+            provider, _, name = resolve_model(rt, call.model)
+            request = build_request(rt, call, name)
+            provider.validate(request)
+        except (ToolInputError, ProviderError, media.MediaError) as exc:
+            raise CommandError(str(exc)) from None
+        started = await rt.engine.start(provider, request, idempotency_key=call.idempotency_key, download=True)
+        if started.reused:
+            err.print(f"[yellow]{started.reason}[/]")
+        task = started.task
+        columns = (TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                   TimeElapsedColumn())
+        with Progress(*columns, console=err, transient=False) as bar:
+            row = bar.add_task(describe(task), total=100)
+
+            async def on_change(update: Task) -> None:
+                done = 100 if update.status is TaskStatus.SUCCEEDED else (update.progress or 0)
+                bar.update(row, completed=done, description=describe(update))
+
+            task = await rt.engine.wait(task.task_id, 3600, on_change)
+        if task.status is not TaskStatus.SUCCEEDED:
+            raise CommandError(task_text(task))
+        out.print(task_text(task))
+        if task.local_path:
+            out.print(f"[green]Saved:[/] {task.local_path}")
+        return 0
+
+
+async def models(settings: Settings, args: argparse.Namespace) -> int:
+    async with open_runtime(settings) as rt:
+        chosen = [p for pid, p in rt.providers.items() if args.provider in (None, pid)]
+        if args.provider and not chosen:
+            raise CommandError(f"provider {args.provider!r} is not active; active: {', '.join(rt.providers)}")
+        rows = [model_public(p, m) for p in chosen for m in p.models()]
+    if args.json:
+        print(dumps({"models": rows}))
+        return 0
+    table = Table(title=f"{len(rows)} video models")
+    for col in ("id", "seconds", "resolutions", "aspect ratios", "inputs", "audio", "$/s"):
+        table.add_column(col)
+    for m in rows:
+        table.add_row(m["id"], ",".join(map(str, m["durations"])) or "any", ",".join(m["resolutions"]),
+                      ",".join(m["aspect_ratios"]), ",".join(m["inputs"]), "yes" if m["audio"] else "",
+                      str(m.get("price", {}).get("usd_per_second", "")))
+    out.print(table)
+    return 0
+
+
+async def tasks(settings: Settings, args: argparse.Namespace) -> int:
+    async with open_runtime(settings) as rt:
+        recent = await rt.engine.list(args.limit)
+    if args.json:
+        print(dumps({"tasks": [x.public() for x in recent]}))
+        return 0
+    table = Table(title=f"{len(recent)} recent tasks")
+    for col in ("task_id", "model", "status", "progress", "created", "video"):
+        table.add_column(col)
+    for x in recent:
+        table.add_row(x.task_id, x.model, x.status.value, "" if x.progress is None else f"{x.progress}%",
+                      x.created_at.strftime("%Y-%m-%d %H:%M"), x.local_path or x.video_url or "")
+    out.print(table)
+    return 0
+
+
+async def task(settings: Settings, args: argparse.Namespace) -> int:
+    async with open_runtime(settings, download_default=True) as rt:
+        found = await rt.engine.get(args.task_id)
+        if found is None:
+            raise CommandError(f"no task {args.task_id!r} (see `videogen-mcp tasks`)")
+        found = await rt.engine.wait(found.task_id, args.wait)
+    print(json.dumps(found.public(), indent=2))
+    err.print(task_text(found))
+    return 0
+
+
+async def doctor(settings: Settings, args: argparse.Namespace) -> int:
+    active = settings.gateways()
+    table = Table(title="videogen-mcp doctor")
+    for col in ("provider", "configured", "base URL", "reachable"):
+        table.add_column(col)
+    problems = 0
+    async with httpx2.AsyncClient(timeout=5.0, follow_redirects=False) as client:
+        for pid, spec in SPECS.items():
+            config = active.get(pid)
+            if config is None:
+                how = "hidden (VIDEOGEN_SANDBOX=0)" if spec.keyless else f"no ({spec.env_prefix}_API_KEY unset)"
+                table.add_row(pid, how, "", "")
+                continue
+            reach = "built in" if spec.keyless else await _probe(client, config.base_url)
+            problems += reach.startswith("no")
+            table.add_row(pid, "yes", config.base_url, reach)
+    out.print(table)
+    home_ok = _writable(settings)
+    out.print(f"home: {settings.home} ({'writable' if home_ok else 'NOT writable'}); "
+              f"videos: {settings.videos_dir}; default wait {settings.default_wait:g} s")
+    if not any(not SPECS[p].keyless for p in active):
+        out.print("No gateway key is set: only the free sandbox is available. Set e.g. ORCAROUTER_API_KEY.")
+    return 1 if problems or not home_ok else 0
+
+
+async def _probe(client: httpx2.AsyncClient, base_url: str) -> str:
+    try:
+        response = await client.get(base_url + "/v1/models")
+    except httpx2.HTTPError as exc:
+        return f"no ({type(exc).__name__})"
+    return f"yes (HTTP {response.status_code})"
+
+
+def _writable(settings: Settings) -> bool:
+    try:
+        settings.home.mkdir(parents=True, exist_ok=True)
+        probe = settings.home / ".doctor-probe"
+        probe.write_text("ok")
+        probe.unlink()
+        return True
+    except OSError:
+        return False
+

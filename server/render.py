@@ -1,0 +1,80 @@
+"""Tool results for agents: the task object as structured content, one or two sentences of text, resource links."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import assert_never
+
+import mcp_types as t
+
+from providers.base import TaskStatus
+from server.tasks import Task
+
+
+def task_uri(task_id: str) -> str:
+    return f"videogen://tasks/{task_id}"
+
+
+def video_uri(task_id: str) -> str:
+    return f"videogen://videos/{task_id}"
+
+
+def _when(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def task_text(task: Task, *, note: str = "") -> str:
+    """What happened and what the agent should do next, in plain words."""
+    head = f"[sandbox: simulated, free] " if task.sandbox else ""
+    ref = f"Video task {task.task_id} ({task.model})"
+    match task.status:
+        case TaskStatus.SUCCEEDED:
+            text = f"{ref} succeeded: {task.video_url}"
+            if task.expires_at:
+                text += f" (the link works until about {_when(task.expires_at)})"
+            text += "."
+            if task.local_path:
+                text += f" Saved on this machine as {task.local_path}."
+        case TaskStatus.QUEUED | TaskStatus.RUNNING:
+            state = "is queued" if task.status is TaskStatus.QUEUED else "is running"
+            if task.progress is not None and task.status is TaskStatus.RUNNING:
+                state += f" ({task.progress}%)"
+            text = (
+                f"{ref} {state}. It continues on the server: call get_video_task with task_id "
+                f'"{task.task_id}" and wait_seconds=40 to follow it; do not call generate_video again for this '
+                "video (that would start and bill a new job)."
+            )
+        case TaskStatus.FAILED | TaskStatus.CANCELLED:
+            why = task.error.message if task.error else "no reason given by the gateway"
+            text = f"{ref} {task.status.value}: {why} Nothing more will happen for this task."
+        case TaskStatus.UNKNOWN:
+            why = task.error.message if task.error else "the gateway's answer could not be read."
+            text = (
+                f"{ref}: state unknown. {why} Call get_video_task with task_id \"{task.task_id}\" later to see "
+                "the outcome; do not resubmit unless you are sure no job was created."
+            )
+        case _:
+            assert_never(task.status)
+    if task.warning:
+        text += f" Note: {task.warning}"
+    if note:
+        text += f" {note}"
+    return head + text
+
+
+def task_result(task: Task, *, note: str = "") -> t.CallToolResult:
+    content: list[t.ContentBlock] = [t.TextContent(text=task_text(task, note=note))]
+    if task.status is TaskStatus.SUCCEEDED:
+        if task.local_path:
+            content.append(t.ResourceLink(uri=video_uri(task.task_id), name=f"{task.task_id}.mp4",
+                                          title="Generated video (local copy)", mime_type="video/mp4"))
+        elif task.video_url:
+            content.append(t.ResourceLink(uri=task.video_url, name=f"{task.task_id}.mp4",
+                                          title="Generated video", mime_type="video/mp4"))
+    content.append(t.ResourceLink(uri=task_uri(task.task_id), name=task.task_id, title="Task record",
+                                  mime_type="application/json"))
+    return t.CallToolResult(content=content, structured_content=task.public())
+
+
+def error_result(message: str) -> t.CallToolResult:
+    return t.CallToolResult(content=[t.TextContent(text=message)], is_error=True)

@@ -1,0 +1,150 @@
+"""The three tool definitions, with JSON Schemas built from the active providers' model catalogs.
+
+Kept compact on purpose: agents pay for `tools/list` tokens on every turn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import mcp_types as t
+
+from providers.base import ModelInfo, Provider
+from server.tasks import TASK_OUTPUT_SCHEMA
+
+MAX_WAIT = 900.0  # seconds; a call may wait at most this long, whatever the agent asks
+
+
+def model_id(provider: Provider, info: ModelInfo) -> str:
+    return f"{provider.id}/{info.name}"
+
+
+def model_public(provider: Provider, info: ModelInfo) -> dict[str, Any]:
+    """One entry of list_video_models (interface.md's ModelInfo, plus what an agent needs to get it right)."""
+    out: dict[str, Any] = {
+        "id": model_id(provider, info),
+        "provider": provider.id,
+        "name": info.name,
+        "durations": list(info.durations),
+        "resolutions": list(info.resolutions),
+        "aspect_ratios": list(info.aspect_ratios),
+        "inputs": info.inputs,
+        "audio": info.audio,
+        "sandbox": provider.sandbox,
+    }
+    if info.default_duration is not None:
+        out["default_duration"] = info.default_duration
+    if info.price_per_second is not None:
+        out["price"] = {"usd_per_second": info.price_per_second}
+    if info.image_input == "url" and (info.first_frame or info.last_frame or info.max_reference_images):
+        out["image_urls_only"] = True
+    out["negative_prompt"] = info.negative_prompt
+    out["seed"] = info.seed
+    if not info.prompt_required:
+        out["prompt_required"] = False
+    if info.url_lifetime is not None:
+        out["url_lifetime_hours"] = round(info.url_lifetime.total_seconds() / 3600, 1)
+    if info.discovered:
+        out["discovered"] = True
+    if info.note:
+        out["note"] = info.note
+    return out
+
+
+def _union(providers: Mapping[str, Provider], attr: str) -> list[Any]:
+    return sorted({v for p in providers.values() for m in p.models() for v in getattr(m, attr)}, key=str)
+
+
+def generate_video_input_schema(providers: Mapping[str, Provider], default_wait: float) -> dict[str, Any]:
+    ids = [model_id(p, m) for p in providers.values() for m in p.models()]
+    durations = sorted({d for p in providers.values() for m in p.models() for d in m.durations})
+    image = "http(s) URL, data: URI, or local file path"
+    props: dict[str, Any] = {
+        "model": {"type": "string", "enum": ids, "description": "Model id; per-model options: list_video_models"},
+        "prompt": {"type": "string", "maxLength": 10000},
+        "duration": {"type": "integer", "enum": durations, "description": "Seconds"},
+        "aspect_ratio": {"type": "string", "enum": _union(providers, "aspect_ratios")},
+        "resolution": {"type": "string", "enum": _union(providers, "resolutions")},
+        "negative_prompt": {"type": "string"},
+        "first_frame_image": {"type": "string", "description": image},
+        "last_frame_image": {"type": "string", "description": image},
+        "reference_images": {"type": "array", "items": {"type": "string"}, "description": image + "s"},
+        "reference_videos": {"type": "array", "items": {"type": "string"}, "description": "http(s) URLs"},
+        "audio": {"type": "boolean", "description": "Generate sound"},
+        "seed": {"type": "integer"},
+        "options": {"type": "object", "description": "Gateway-native parameters, sent as given"},
+        "wait_seconds": {
+            "type": "number", "minimum": 0, "maximum": MAX_WAIT,
+            "description": f"Max seconds to wait before returning the task_id (default {default_wait:g})",
+        },
+        "idempotency_key": {"type": "string", "maxLength": 200, "description": "Same key, same job: never billed twice"},
+        "download": {"type": "boolean", "description": "Save the video on this machine (default on)"},
+    }
+    if not durations:
+        props["duration"].pop("enum")
+    return {"type": "object", "properties": props, "required": ["model"], "additionalProperties": False}
+
+
+def tool_definitions(providers: Mapping[str, Provider], default_wait: float) -> list[t.Tool]:
+    provider_ids = list(providers)
+    return [
+        t.Tool(
+            name="generate_video",
+            title="Generate video",
+            description=(
+                "Start ONE paid video generation job (text-to-video, or image-to-video with first_frame_image) and "
+                "wait up to wait_seconds, reporting progress. Returns the task: finished with video_url, or still "
+                "running with task_id; then call get_video_task, never generate_video again for the same video. "
+                "Check models and allowed options with list_video_models first."
+            ),
+            input_schema=generate_video_input_schema(providers, default_wait),
+            output_schema=TASK_OUTPUT_SCHEMA,
+            annotations=t.ToolAnnotations(
+                read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
+            ),
+        ),
+        t.Tool(
+            name="get_video_task",
+            title="Get video task",
+            description=(
+                "Status of a video task by task_id (free; never starts a new job). With wait_seconds, waits for "
+                "it to finish, reporting progress. Returns video_url when done."
+            ),
+            input_schema={
+                "type": "object",
+                "properties": {
+                    "task_id": {"type": "string"},
+                    "wait_seconds": {"type": "number", "minimum": 0, "maximum": MAX_WAIT, "default": 0},
+                },
+                "required": ["task_id"],
+                "additionalProperties": False,
+            },
+            output_schema=TASK_OUTPUT_SCHEMA,
+            annotations=t.ToolAnnotations(
+                read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True
+            ),
+        ),
+        t.Tool(
+            name="list_video_models",
+            title="List video models",
+            description=(
+                "Valid model ids for generate_video, with each model's allowed durations, resolutions, aspect "
+                "ratios, image/video inputs, audio and price. Free."
+            ),
+            input_schema={
+                "type": "object",
+                "properties": {"provider": {"type": "string", "enum": provider_ids}},
+                "additionalProperties": False,
+            },
+            output_schema={
+                "type": "object",
+                "properties": {"models": {"type": "array", "items": {"type": "object"}}},
+                "required": ["models"],
+            },
+            annotations=t.ToolAnnotations(
+                # open world: it may ask the gateways' GET /v1/models for models the catalog lacks
+                read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True
+            ),
+        ),
+    ]

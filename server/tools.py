@@ -1,0 +1,212 @@
+"""Thin tool handlers: validate arguments, resolve the model, hand the job to the engine, wait with progress."""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import mcp_types as t
+from mcp.server.context import ServerRequestContext
+from mcp.shared.exceptions import MCPError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from providers.base import MediaRef, ModelInfo, Provider, VideoRequest
+from providers.errors import ProviderError
+from server import media
+from server.progress import Progress
+from server.render import error_result, task_result
+from server.schemas import MAX_WAIT, model_id, model_public
+from server.tasks import Task
+
+if TYPE_CHECKING:
+    from server.app import Runtime
+
+log = logging.getLogger("videogen")
+
+
+class GenerateArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model: str = Field(min_length=1)
+    prompt: str | None = Field(None, max_length=10000)
+    duration: int | None = Field(None, ge=1, le=600)
+    aspect_ratio: str | None = None
+    resolution: str | None = None
+    negative_prompt: str | None = Field(None, max_length=10000)
+    first_frame_image: str | None = None
+    last_frame_image: str | None = None
+    reference_images: list[str] = Field(default_factory=list, max_length=20)
+    reference_videos: list[str] = Field(default_factory=list, max_length=10)
+    audio: bool | None = None
+    seed: int | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+    wait_seconds: float | None = Field(None, ge=0, le=MAX_WAIT)
+    idempotency_key: str | None = Field(None, min_length=1, max_length=200)
+    download: bool | None = None
+
+
+class GetArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    task_id: str = Field(min_length=1, max_length=100)
+    wait_seconds: float = Field(0, ge=0, le=MAX_WAIT)
+
+
+class ListArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    provider: str | None = None
+
+
+class ToolInputError(Exception):
+    """Bad arguments: becomes an isError result with this message."""
+
+
+def parse(model: type[BaseModel], arguments: dict[str, Any]) -> Any:
+    try:
+        return model.model_validate(arguments)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors(include_url=False):
+            where = ".".join(str(p) for p in err["loc"]) or "arguments"
+            problems.append(f"{where}: {err['msg']}")
+        raise ToolInputError("Invalid arguments: " + "; ".join(problems) + ".") from None
+
+
+def resolve_model(rt: Runtime, full_id: str) -> tuple[Provider, ModelInfo | None, str]:
+    """'<provider>/<gateway model>' -> (provider, catalog info or None, gateway model name)."""
+    provider_id, _, name = full_id.partition("/")
+    provider = rt.providers.get(provider_id)
+    if provider is None or not name:
+        known = ", ".join(rt.providers) or "none (no gateway key is set and the sandbox is off)"
+        raise ToolInputError(
+            f"Unknown model {full_id!r}: ids look like '<provider>/<model>' with provider one of: {known}. "
+            "Call list_video_models for the valid ids."
+        )
+    info = provider.model(name)
+    if info is None and not getattr(provider, "accepts_unlisted_models", False):
+        ids = [model_id(provider, m) for m in provider.models()]
+        close = difflib.get_close_matches(full_id, ids, n=3, cutoff=0.4)
+        hint = f" Did you mean {', '.join(close)}?" if close else f" {provider.id} offers: {', '.join(ids[:30])}."
+        raise ToolInputError(f"Unknown model {full_id!r}.{hint} Call list_video_models for details.")
+    return provider, info, name
+
+
+def media_ref(rt: Runtime, value: str, what: str) -> MediaRef:
+    value = value.strip()
+    lowered = value.lower()
+    if lowered.startswith(("http://", "https://", "data:")):
+        return MediaRef(url=value)
+    if media.is_local_path(value):
+        return media.load_local_image(value, allowed_dirs=rt.settings.allowed_input_dirs)
+    raise ToolInputError(f"{what} must be an http(s) URL, a data: URI or a local file path (got {value[:80]!r}).")
+
+
+def build_request(rt: Runtime, args: GenerateArgs, name: str) -> VideoRequest:
+    def image(value: str | None, what: str) -> MediaRef | None:
+        return media_ref(rt, value, what) if value else None
+
+    videos = []
+    for url in args.reference_videos:
+        if not url.strip().lower().startswith(("http://", "https://")):
+            raise ToolInputError(f"reference_videos takes http(s) URLs only (got {url[:80]!r}).")
+        videos.append(MediaRef(url=url.strip()))
+    return VideoRequest(
+        model=name,
+        prompt=args.prompt or None,
+        negative_prompt=args.negative_prompt or None,
+        duration=args.duration,
+        aspect_ratio=args.aspect_ratio,
+        resolution=args.resolution,
+        first_frame=image(args.first_frame_image, "first_frame_image"),
+        last_frame=image(args.last_frame_image, "last_frame_image"),
+        reference_images=tuple(media_ref(rt, v, "reference_images") for v in args.reference_images),
+        reference_videos=tuple(videos),
+        audio=args.audio,
+        seed=args.seed,
+        options=args.options,
+    )
+
+
+async def wait_with_progress(ctx: ServerRequestContext, rt: Runtime, task: Task, deadline: float) -> Task:
+    """Wait on the engine until the task ends or the deadline passes, streaming progress to the client."""
+    progress = Progress(ctx.session.report_progress)
+    await progress.update(task)
+    timeout = max(0.0, deadline - time.monotonic())
+    if task.status.terminal or timeout == 0:
+        return await rt.engine.wait(task.task_id, 0)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(progress.heartbeat)
+        task = await rt.engine.wait(task.task_id, timeout, progress.update)
+        tg.cancel_scope.cancel()
+    return task
+
+
+async def generate_video(ctx: ServerRequestContext, rt: Runtime, arguments: dict[str, Any]) -> t.CallToolResult:
+    started = time.monotonic()
+    args: GenerateArgs = parse(GenerateArgs, arguments)
+    provider, _info, name = resolve_model(rt, args.model)
+    try:
+        request = build_request(rt, args, name)
+        provider.validate(request)
+    except (ProviderError, media.MediaError) as exc:
+        raise ToolInputError(f"{exc} Nothing was sent; no cost.") from None
+    wait = rt.settings.default_wait if args.wait_seconds is None else args.wait_seconds
+    download = rt.download_default if args.download is None else args.download
+    started_task = await rt.engine.start(provider, request, idempotency_key=args.idempotency_key, download=download)
+    task = await wait_with_progress(ctx, rt, started_task.task, started + wait)
+    return task_result(task, note=started_task.reason if started_task.reused else "")
+
+
+async def get_video_task(ctx: ServerRequestContext, rt: Runtime, arguments: dict[str, Any]) -> t.CallToolResult:
+    started = time.monotonic()
+    args: GetArgs = parse(GetArgs, arguments)
+    task = await rt.engine.get(args.task_id)
+    if task is None:
+        recent = ", ".join(x.task_id for x in await rt.engine.list(5)) or "none yet"
+        raise ToolInputError(f"No task {args.task_id!r} on this server. Recent task ids: {recent}.")
+    task = await wait_with_progress(ctx, rt, task, started + args.wait_seconds)
+    return task_result(task)
+
+
+async def list_video_models(ctx: ServerRequestContext, rt: Runtime, arguments: dict[str, Any]) -> t.CallToolResult:
+    args: ListArgs = parse(ListArgs, arguments)
+    if args.provider is not None and args.provider not in rt.providers:
+        raise ToolInputError(f"Unknown provider {args.provider!r}; active: {', '.join(rt.providers) or 'none'}.")
+    chosen = [rt.providers[args.provider]] if args.provider else list(rt.providers.values())
+    models = []
+    for provider in chosen:
+        await rt.discover(provider)
+        models.extend(model_public(provider, m) for m in provider.models())
+    lines = [f"{len(models)} models from {', '.join(p.id for p in chosen) or 'no provider'}."]
+    for m in models:
+        durs = "/".join(str(d) for d in m["durations"]) or "any"
+        lines.append(f"- {m['id']}: {durs} s, {', '.join(m['resolutions']) or 'default res'}"
+                     + (", audio" if m["audio"] else "") + (" (sandbox)" if m["sandbox"] else ""))
+    text = "\n".join(lines)
+    if not rt.providers:
+        text += "\nNo gateway is configured: set one of the *_API_KEY variables (see the README), or VIDEOGEN_SANDBOX=1."
+    return t.CallToolResult(content=[t.TextContent(text=text)], structured_content={"models": models})
+
+
+HANDLERS = {
+    "generate_video": generate_video,
+    "get_video_task": get_video_task,
+    "list_video_models": list_video_models,
+}
+
+
+async def call_tool(ctx: ServerRequestContext, params: t.CallToolRequestParams) -> t.CallToolResult:
+    handler = HANDLERS.get(params.name)
+    if handler is None:
+        raise MCPError(code=t.INVALID_PARAMS, message=f"Unknown tool: {params.name}. Tools: {', '.join(HANDLERS)}")
+    rt: Runtime = ctx.lifespan_context
+    try:
+        return await handler(ctx, rt, dict(params.arguments or {}))
+    except ToolInputError as exc:
+        return error_result(str(exc))
+    except media.MediaError as exc:
+        return error_result(f"{exc} Nothing was sent; no cost.")
+    except Exception:  # a bug of ours: say so plainly, keep details (never keys) on stderr
+        log.exception("tool %s failed", params.name)
+        return error_result(f"videogen-mcp hit an internal error in {params.name}; details are in its log (stderr).")
