@@ -1,17 +1,37 @@
 """The task engine: write-before-submit, bounded submit, one poller per upstream task, waits, downloads.
 
-INTERFACE SKELETON: the tools layer codes against these signatures; the engine helper fills in the bodies.
+The ledger is the truth; in-process events wake waiters; a lease per task keeps one poller across processes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import logging
+import random
+import sqlite3
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
-from providers.base import Provider, VideoRequest
+import anyio
+import anyio.abc
+
+from providers.base import Provider, TaskSnapshot, TaskStatus, VideoRequest
+from providers.errors import BadResponse, ProviderError, TransportFailure
+from server.ledger import (
+    SUBMITTING, Ledger, TaskRow, describe_request, lease_is_live, new_task_id, process_owner,
+)
+from server.polling import DownloadPlace, Poller, Timing, backoff, snapshot_changes, upstream_key
 from server.tasks import Task
 
+log = logging.getLogger(__name__)
 OnChange = Callable[[Task], Awaitable[None]]
+
+
+class TaskNotFound(LookupError):
+    """No such task in the ledger."""
 
 
 @dataclass(frozen=True)
@@ -21,40 +41,463 @@ class Started:
     reason: str = ""  # for the agent, when reused: why, and how to force a new job
 
 
+class _Watch:
+    """This process's view of one task: the latest row, an event fired on each change, and who is working on it."""
+
+    __slots__ = ("task_id", "row", "changed", "driving", "submitting", "waiters", "asked")
+
+    def __init__(self, task_id: str) -> None:
+        self.task_id = task_id
+        self.row: TaskRow | None = None
+        self.changed = anyio.Event()
+        self.driving = False  # a driver (poller or follower) runs for it in this process
+        self.submitting = False  # its submit is in flight in this process
+        self.waiters = 0
+        self.asked = 0.0  # wall time of the last question about it: polling goes on until asked + poll_deadline
+
+    def poke(self) -> None:
+        """Wake everything waiting on this task."""
+        event, self.changed = self.changed, anyio.Event()
+        event.set()
+
+    def publish(self, row: TaskRow | None) -> None:
+        old = self.row
+        if row is None or (old is not None and row.updated_at < old.updated_at):
+            return  # never replace news with an older read
+        self.row = row
+        if old is None or (old.updated_at, old.state) != (row.updated_at, row.state):
+            self.poke()
+
+
+async def _download_video(*args: Any, **kwargs: Any) -> Path:
+    from server.media import download_video  # imported on first download, off the start-up path
+
+    return await download_video(*args, **kwargs)
+
+
+def _when(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 class Engine:
-    """Owns the ledger, the pollers and the background submits. Created in the server's lifespan.
+    """Owns the ledger, the pollers and the background submits. Use as `async with Engine(...) as engine`.
 
     All long-running work (submits, polls, downloads) runs in the engine's own task group, never in a tool call's
     scope, so a cancelled or timed-out call never cancels or forgets a paid job.
     """
 
-    async def start(
-        self,
-        provider: Provider,
-        request: VideoRequest,
-        *,
-        idempotency_key: str | None = None,
-        download: bool = True,
-    ) -> Started:
+    def __init__(self, settings: Any, providers: Mapping[str, Provider], client: Any, *, ledger: Ledger | None = None,
+                 timing: Timing | None = None, owner: str | None = None,
+                 downloader: Callable[..., Awaitable[Path]] | None = None, trusted_hosts: frozenset[str] | None = None,
+                 rng: random.Random | None = None, recover_on_start: bool = True) -> None:
+        self.settings = settings
+        self.providers = providers
+        self.ledger = ledger or Ledger(settings.ledger_path)
+        self.timing = timing or Timing.from_settings(settings)
+        self.owner = owner or process_owner()
+        self.rng = rng or random.Random()
+        self._recover_on_start = recover_on_start
+        self._watches: dict[str, _Watch] = {}
+        self._tg: anyio.abc.TaskGroup | None = None
+        place = DownloadPlace(Path(settings.videos_dir), int(settings.max_download_mb * 1024 * 1024),
+                              bool(settings.allow_private_urls),
+                              trusted_hosts if trusted_hosts is not None else self._gateway_hosts())
+        self._poller = Poller(self.ledger, self.owner, self.timing, client=client, download=place,
+                              downloader=downloader or _download_video, rng=self.rng)
+
+    def _gateway_hosts(self) -> frozenset[str]:
+        hosts: set[str] = set()
+        gateways = getattr(self.settings, "gateways", None)
+        for config in (gateways() if callable(gateways) else {}).values():
+            if host := urlsplit(config.base_url).hostname:
+                hosts.add(host.lower())
+        for provider in self.providers.values():
+            extra = getattr(provider, "trusted_hosts", None)
+            if callable(extra):
+                hosts.update(extra())
+        return frozenset(hosts)
+
+    # -- lifecycle --------------------------------------------------------------------------------------------------
+    async def __aenter__(self) -> Engine:
+        self._tg = anyio.create_task_group()
+        await self._tg.__aenter__()
+        self._tg.start_soon(self._keep_leases)
+        if self._recover_on_start:
+            self._spawn(self.recover)
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        tg, self._tg = self._tg, None
+        if tg is None:
+            return
+        with anyio.move_on_after(self.timing.shutdown_grace, shield=True):  # let in-flight submits land first
+            while any(w.submitting for w in self._watches.values()):
+                await anyio.sleep(0.02)
+        tg.cancel_scope.cancel()
+        await tg.__aexit__(None, None, None)
+        with anyio.CancelScope(shield=True):
+            try:
+                await self.ledger.release(self.owner)  # let another process take over at once
+            except Exception:
+                log.exception("could not release task leases")
+        self.ledger.close()
+
+    def _spawn(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> bool:
+        if self._tg is None:
+            return False
+        self._tg.start_soon(self._guarded, fn, *args)
+        return True
+
+    @staticmethod
+    async def _guarded(fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
+        try:
+            await fn(*args)
+        except Exception:  # one task's bug must not take down the others in the group
+            log.exception("background task %s failed", getattr(fn, "__name__", fn))
+
+    async def _keep_leases(self) -> None:
+        while True:
+            await anyio.sleep(self.timing.lease_ttl / 3)
+            if any(w.driving or w.submitting for w in self._watches.values()):
+                try:
+                    await self.ledger.renew(self.owner, self.timing.lease_ttl)
+                except Exception:
+                    log.exception("could not renew task leases")
+
+    # -- the public API ---------------------------------------------------------------------------------------------
+    async def start(self, provider: Provider, request: VideoRequest, *, idempotency_key: str | None = None,
+                    download: bool = True) -> Started:
         """Record the task (state `submitting`) durably, then submit in the background; return at once.
 
         The request has already been validated by the caller. Dedupe: same idempotency_key -> that task; no key and
         an identical request (provider, model, parameters) within the dedupe window -> that task.
         """
-        raise NotImplementedError
+        if self._tg is None:
+            raise RuntimeError("the engine is not running; use `async with Engine(...)`")
+        fingerprint, request_json = describe_request(provider.id, request)
+        now = self.ledger.now()
+        row = TaskRow(
+            task_id=new_task_id(), provider=provider.id, model=f"{provider.id}/{request.model}",
+            fingerprint=fingerprint, request_json=request_json, idempotency_key=idempotency_key, state=SUBMITTING,
+            progress=None, video_url=None, local_path=None, expires_at=None, error_code=None, error_message=None,
+            upstream_task_id=None, download=download, download_state=None, sandbox=bool(provider.sandbox),
+            lease_owner=self.owner, lease_expires=now + self.timing.lease_ttl, warning=None, poll_failures=0,
+            created_at=now, updated_at=now)
+        watch = self._watch(row.task_id)
+        watch.submitting = True  # set before the row exists anywhere, so nothing mistakes it for an orphan
+        # Shielded: once recorded, the job must reach the background submit whatever happens to the caller.
+        with anyio.CancelScope(shield=True):
+            try:
+                stored, reused = await self.ledger.create(row, dedupe_window=float(self.settings.dedupe_window))
+            except BaseException:
+                watch.submitting = False
+                self._forget(watch)
+                raise
+            if not reused:
+                watch.publish(stored)
+                if not self._spawn(self._submit, watch, provider, request,
+                                   upstream_key(idempotency_key, row.task_id)):
+                    await self._record(watch, self._interrupted_changes(stored))
+        if reused:
+            watch.submitting = False
+            self._forget(watch)
+            watch = self._ensure(stored, asked=True)
+            return Started(self._view(watch.row or stored), True, self._reuse_reason(stored, fingerprint,
+                                                                                     idempotency_key))
+        return Started(self._view(stored), False)
 
     async def get(self, task_id: str) -> Task | None:
-        """The task as the ledger knows it (no upstream call)."""
-        raise NotImplementedError
+        """The task as the ledger knows it (no upstream call); resumes its poller if it is still going."""
+        row = await self.ledger.get(task_id)
+        if row is None:
+            return None
+        return self._view(self._ensure(row, asked=True).row or row)
 
     async def wait(self, task_id: str, timeout: float, on_change: OnChange | None = None) -> Task:
-        """Wait up to `timeout` s for the task to end (and its download to finish), polling through the poller.
+        """Wait up to `timeout` s for the task to end (and its download to finish).
 
-        Makes sure exactly one poller runs for the task (across processes: the lease). Calls `on_change` on every
-        status/progress change. Cancelling the caller stops only the waiting. timeout=0 returns the current state.
+        Makes sure exactly one poller runs for the task (across processes: the lease). Calls `on_change` with the
+        current state, then on every status/progress change, in order. Cancelling the caller stops only the
+        waiting. timeout=0 returns the current state (and resumes the poller of a task still going).
         """
-        raise NotImplementedError
+        watch = self._watches.get(task_id)
+        row = watch.row if watch is not None else None
+        if row is None:
+            row = await self.ledger.get(task_id)
+            if row is None:
+                raise TaskNotFound(f"No task {task_id!r} in the ledger.")
+        watch = self._ensure(row, asked=True)
+        if timeout <= 0:
+            return self._view(watch.row or row)
+        watch.waiters += 1
+        try:
+            delivered: tuple[Any, ...] | None = None
+            with anyio.move_on_after(timeout):
+                while True:
+                    changed, current = watch.changed, watch.row or row
+                    if on_change is not None:
+                        view = self._view(current)
+                        key = (view.status, view.progress, view.error, view.warning, view.video_url, view.local_path)
+                        if key != delivered:
+                            delivered = key
+                            await self._notify(on_change, view)
+                    if self._done(current):
+                        break
+                    if not watch.driving:  # e.g. it outlived the poll deadline: asking again resumes it
+                        self._ensure(current, asked=True)
+                    await changed.wait()
+        finally:
+            watch.waiters -= 1
+            self._forget(watch)
+        return self._view(watch.row or row)
 
     async def list(self, limit: int = 50) -> list[Task]:
         """Most recent tasks first."""
-        raise NotImplementedError
+        return [self._view(row) for row in await self.ledger.list(limit)]
+
+    async def recover(self, *, resume: bool = True) -> dict[str, int]:
+        """After a restart: settle orphaned submits honestly, and (optionally) resume polling unfinished tasks."""
+        counts = {"interrupted": 0, "resumed": 0}
+        for row in await self.ledger.unsettled():
+            now = self.ledger.now()
+            if row.state == SUBMITTING:
+                watch = self._watches.get(row.task_id)
+                if (watch is not None and watch.submitting) or lease_is_live(row, now):
+                    continue  # being submitted right now, here or by a live process
+                leased = await self.ledger.acquire(row.task_id, self.owner, self.timing.lease_ttl)
+                if leased is None or leased.state != SUBMITTING:
+                    continue
+                watch = self._watch(row.task_id)
+                try:
+                    await self._settle_orphan(watch, leased)
+                    counts["interrupted"] += 1
+                finally:
+                    with anyio.CancelScope(shield=True):
+                        await self.ledger.release(self.owner, row.task_id)
+                    self._forget(watch)
+            elif resume and now - row.created_at < self.timing.poll_deadline and not self._done(row):
+                self._ensure(row, asked=False)
+                counts["resumed"] += 1
+        return counts
+
+    # -- submitting -------------------------------------------------------------------------------------------------
+    async def _submit(self, watch: _Watch, provider: Provider, request: VideoRequest, key: str) -> None:
+        try:
+            result, error, attempts = await self._send(provider, request, key)
+            if isinstance(result, TaskSnapshot):
+                await self._accept(watch, result, "submitted")
+            elif result == "rejected":
+                await self._record(watch, {"state": "failed", "error_code": error.code,
+                                           "error_message": f"{error} No job was created, so nothing was billed."})
+            elif result == "exhausted":
+                message = (f"{error} Gave up after {attempts} attempts in {self.timing.submit_budget:.0f} s; the "
+                           "gateway never took the job, so it is safe to submit again.")
+                await self._record(watch, {"state": "failed", "error_code": error.code, "error_message": message})
+            elif (found := await self._find(provider, key)) is not None:
+                await self._accept(watch, found, "reconciled by idempotency key")
+            else:
+                await self._record(watch, self._ambiguous_changes(provider, error))
+        except anyio.get_cancelled_exc_class():
+            with anyio.CancelScope(shield=True):  # shutting down mid-submit: say so, never leave it "submitting"
+                await self._record(watch, self._interrupted_changes(watch.row))
+            raise
+        except Exception as exc:
+            log.exception("submit bookkeeping failed for %s", watch.task_id)
+            with anyio.CancelScope(shield=True):
+                await self._record(watch, self._ambiguous_changes(provider, exc))
+        finally:
+            watch.submitting = False
+            watch.poke()
+            if watch.row is not None:
+                self._ensure(watch.row, asked=False)
+            self._forget(watch)
+
+    async def _send(self, provider: Provider, request: VideoRequest, key: str) -> tuple[Any, Any, int]:
+        """Submit, retrying only failures that provably happened before the gateway could act.
+
+        Returns (snapshot, None, n) or ("rejected" | "exhausted" | "ambiguous", the error, attempts).
+        """
+        t = self.timing
+        deadline = anyio.current_time() + t.submit_budget
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                with anyio.fail_after(float(self.settings.http_timeout) + 30):  # backstop for a hung adapter
+                    snap = await provider.submit(request, idempotency_key=key)
+                if not snap.upstream_id:
+                    return "ambiguous", BadResponse(f"{provider.id} accepted the job without a task id"), attempt
+                return snap, None, attempt
+            except ProviderError as exc:
+                if exc.sent is not False:
+                    return "ambiguous", exc, attempt
+                if not (exc.retryable or isinstance(exc, TransportFailure)):
+                    return "rejected", exc, attempt  # a definitive 4xx: the gateway refused it
+                delay = backoff(attempt - 1, base=t.retry_base, cap=t.retry_cap, retry_after=exc.retry_after,
+                                retry_after_cap=t.retry_after_cap, rng=self.rng)
+                if anyio.current_time() + delay > deadline:
+                    return "exhausted", exc, attempt
+                await anyio.sleep(delay)
+            except Exception as exc:  # timeouts and unclassified errors: it may have been sent
+                return "ambiguous", exc, attempt
+
+    async def _find(self, provider: Provider, key: str) -> TaskSnapshot | None:
+        """The gateway's own answer to "did you create a job for this key?", where it offers a lookup."""
+        find = getattr(provider, "find", None)
+        if not callable(find):
+            return None
+        try:
+            with anyio.fail_after(self._poller.check_timeout):
+                snap = await find(key)
+        except Exception as exc:
+            log.warning("lookup by idempotency key on %s failed: %r", provider.id, exc)
+            return None
+        return snap if snap is not None and snap.upstream_id else None
+
+    async def _accept(self, watch: _Watch, snap: TaskSnapshot, detail: str) -> None:
+        assert watch.row is not None
+        changes = snapshot_changes(watch.row, snap)
+        changes.update(lease_owner=self.owner, lease_expires=self.ledger.now() + self.timing.lease_ttl)
+        if snap.status is TaskStatus.UNKNOWN:  # accepted, just not described yet
+            changes.update(state=TaskStatus.QUEUED.value, error_code=None, error_message=None)
+        try:
+            await self._record(watch, changes, detail=detail)
+        except sqlite3.IntegrityError:  # the gateway named a job another of our tasks already tracks
+            await self._record(watch, {
+                "state": "unknown", "error_code": "duplicate_upstream",
+                "error_message": f"The gateway answered with job {snap.upstream_id}, which another task of this server "
+                                 "already follows; this task adds nothing. Use the other task (see `tasks`)."})
+
+    async def _record(self, watch: _Watch, changes: dict[str, Any], *, detail: str | None = None) -> None:
+        # Unconditional: the submit's outcome is the best knowledge there is, whoever holds the lease now.
+        watch.publish(await self.ledger.update(watch.task_id, detail=detail, **changes))
+
+    def _ambiguous_changes(self, provider: Provider, error: BaseException) -> dict[str, Any]:
+        reason = str(error) if isinstance(error, ProviderError) else f"{type(error).__name__} after sending"
+        lookup = callable(getattr(provider, "find", None))
+        message = (
+            f"The submit to {provider.id} may or may not have created a job ({reason}). It was NOT sent again: a "
+            "second submit could be billed twice. "
+            + ("This server keeps asking the gateway for it by idempotency key; call get_video_task later. "
+               if lookup else "")
+            + "If the gateway's dashboard shows no such job, submit again with a new idempotency_key.")
+        return {"state": "unknown", "error_code": "submit_ambiguous", "error_message": message}
+
+    def _interrupted_changes(self, row: TaskRow | None) -> dict[str, Any]:
+        created = f" for a job created at {_when(row.created_at)}" if row is not None else ""
+        return {"state": "unknown", "error_code": "submit_interrupted", "error_message": (
+            "The server stopped while this job was being submitted, so it is unknown whether the gateway received "
+            f"it. It was NOT resubmitted (that could bill twice). Check the gateway's dashboard{created}; if there "
+            "is none, submit again with a new idempotency_key.")}
+
+    async def _settle_orphan(self, watch: _Watch, row: TaskRow) -> None:
+        """A `submitting` row whose submitter is gone: adopt the job if the gateway can find it, else say unknown."""
+        watch.publish(row)
+        provider = self.providers.get(row.provider)
+        snap = await self._find(provider, upstream_key(row.idempotency_key, row.task_id)) if provider else None
+        if snap is not None:
+            await self._accept(watch, snap, "reconciled by idempotency key after a restart")
+        else:
+            await self._record(watch, self._interrupted_changes(row))
+
+    def _reuse_reason(self, row: TaskRow, fingerprint: str, key: str | None) -> str:
+        age = max(0.0, self.ledger.now() - row.created_at)
+        if key is not None:
+            other = "" if row.fingerprint == fingerprint else " (for a different request)"
+            return (f"idempotency_key {key!r} already belongs to task {row.task_id}{other}, created {age:.0f} s ago; "
+                    "nothing new was submitted or billed. Pass a new idempotency_key to start another job.")
+        return (f"An identical request (same model and parameters) was submitted {age:.0f} s ago as task "
+                f"{row.task_id}, so this is the same job: nothing new was submitted or billed. To start another job "
+                "anyway, pass a new idempotency_key.")
+
+    # -- drivers: one per task per process --------------------------------------------------------------------------
+    def _watch(self, task_id: str) -> _Watch:
+        watch = self._watches.get(task_id)
+        if watch is None:
+            watch = self._watches[task_id] = _Watch(task_id)
+        return watch
+
+    def _forget(self, watch: _Watch) -> None:
+        if not (watch.driving or watch.submitting or watch.waiters) and self._watches.get(watch.task_id) is watch:
+            del self._watches[watch.task_id]
+
+    def _ensure(self, row: TaskRow, *, asked: bool) -> _Watch:
+        """The task's watch, with a driver started if something may still happen to it."""
+        watch = self._watch(row.task_id)
+        watch.publish(row)
+        if asked:
+            watch.asked = self.ledger.now()
+        current = watch.row or row
+        if not (watch.driving or watch.submitting or self._done(current)) and self._tg is not None:
+            watch.driving = True
+            self._spawn(self._drive, watch)
+        else:
+            self._forget(watch)
+        return watch
+
+    def _done(self, row: TaskRow) -> bool:
+        """Nothing more can happen to it from this process (waiters may return)."""
+        if row.settled:
+            return True
+        provider = self.providers.get(row.provider)
+        if provider is None:
+            return True  # its gateway is not configured here
+        if row.state == SUBMITTING or row.upstream_task_id:
+            return False
+        return not callable(getattr(provider, "find", None))  # unknown, no job id, and no way to look it up
+
+    def _deadline(self, watch: _Watch, row: TaskRow) -> float:
+        return max(row.created_at, watch.asked) + self.timing.poll_deadline
+
+    async def _drive(self, watch: _Watch) -> None:
+        """Poll the task while holding its lease; else follow the process that holds it, and take over if it dies."""
+        t = self.timing
+        try:
+            while self._tg is not None:
+                if watch.submitting:
+                    await watch.changed.wait()
+                    continue
+                row = await self.ledger.get(watch.task_id)
+                watch.publish(row)
+                if row is None or self._done(row) or self.ledger.now() >= self._deadline(watch, row):
+                    return
+                if lease_is_live(row, self.ledger.now()) and row.lease_owner != self.owner:
+                    if watch.waiters == 0:
+                        return  # nobody here to tell; the holder keeps the ledger current
+                    await anyio.sleep(t.follow_interval)
+                    continue
+                leased = await self.ledger.acquire(watch.task_id, self.owner, t.lease_ttl)
+                if leased is None:
+                    continue
+                try:
+                    if leased.state == SUBMITTING:  # its submitter died (we got the lease): settle it honestly
+                        await self._settle_orphan(watch, leased)
+                        continue
+                    last = await self._poller.run(leased, self.providers[leased.provider], watch.publish,
+                                                  lambda: self._deadline(watch, leased))
+                finally:
+                    with anyio.CancelScope(shield=True):
+                        await self.ledger.release(self.owner, watch.task_id)
+                if not last.settled:  # lease lost or deadline: look again shortly, never spin
+                    await anyio.sleep(min(t.follow_interval, t.poll_min))
+        finally:
+            watch.driving = False
+            self._forget(watch)
+
+    # -- views ------------------------------------------------------------------------------------------------------
+    def _view(self, row: TaskRow) -> Task:
+        task = row.to_task()
+        if row.provider not in self.providers and not row.settled:
+            task = task.model_copy(update={"warning": f"The {row.provider} gateway is not configured in this server, "
+                                           "so this task cannot be checked; set its API key and restart."})
+        return task
+
+    @staticmethod
+    async def _notify(on_change: OnChange, task: Task) -> None:
+        try:
+            await on_change(task)
+        except Exception:  # a broken progress channel must not end the wait
+            log.warning("on_change callback failed for %s", task.task_id, exc_info=True)

@@ -115,9 +115,15 @@ def video_mime(path: Path) -> str:
         with open(path, "rb") as fh:
             head = fh.read(_SNIFF)
     except (OSError, ValueError) as exc:
-        raise MediaError("not_found", f"cannot read {redact(path)}: {_reason(exc)}") from exc
+        raise MediaError("not_found", f"cannot read {_show(path)}: {_reason(exc)}") from exc
     kind = _sniff_video(head)
     return kind.mime if kind else "application/octet-stream"
+
+
+def _show(path: object, limit: int = 160) -> str:
+    """A path as safe to echo: printable characters only, truncated."""
+    text = "".join(ch if ch.isprintable() else "?" for ch in str(path))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _reason(exc: BaseException) -> str:
@@ -169,10 +175,10 @@ def _prepare_dir(dest_dir: Path) -> Path:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
         real = path.resolve(strict=True)
     except (OSError, ValueError, RuntimeError) as exc:
-        raise MediaError("unsafe_path", f"cannot use the download folder {redact(dest_dir)}: {_reason(exc)}; "
+        raise MediaError("unsafe_path", f"cannot use the download folder {_show(dest_dir)}: {_reason(exc)}; "
                          "check VIDEOGEN_DOWNLOAD_DIR") from exc
     if not real.is_dir():
-        raise MediaError("unsafe_path", f"the download folder {redact(dest_dir)} is not a folder")
+        raise MediaError("unsafe_path", f"the download folder {_show(dest_dir)} is not a folder")
     return real
 
 
@@ -327,7 +333,7 @@ def _write_all(fd: int, data: bytes) -> None:
 def _commit(tmp: str, final: Path, folder: Path) -> None:
     # rename() never follows a symlink at the target, but refuse one anyway: someone is tampering with the folder.
     if final.parent != folder or final.is_symlink() or (final.exists() and not final.is_file()):
-        raise MediaError("unsafe_path", f"refusing to overwrite {final}: it is a link or a folder; remove it first")
+        raise MediaError("unsafe_path", f"refusing to overwrite {_show(final)}: it is a link or a folder; remove it first")
     os.replace(tmp, final)
     with suppress(OSError, AttributeError):  # persist the rename itself (POSIX; not possible on Windows)
         dir_fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
@@ -356,7 +362,7 @@ def is_local_path(value: str) -> bool:
 def load_local_image(value: str, *, allowed_dirs: list[Path], max_bytes: int = 10 * 1024 * 1024) -> MediaRef:
     """Read a local image confined to allowed_dirs, check its type (PNG/JPEG/WebP/GIF) and size -> data: URI."""
     path = _local_path(value)
-    shown = redact(path)
+    shown = _show(path)
     try:
         real = path.resolve(strict=True)  # follows every symlink, so the containment check sees the real file
         info = real.stat()
@@ -386,10 +392,10 @@ def _local_path(value: str) -> Path:
     if text.lower().startswith("file:"):
         parts = urllib.parse.urlsplit(text)
         if parts.netloc not in ("", "localhost"):
-            raise MediaError("unsafe_path", f"{redact(text)}: file:// URLs must name a file on this machine")
+            raise MediaError("unsafe_path", f"{_show(text)}: file:// URLs must name a file on this machine")
         text = urllib.request.url2pathname(parts.path)
     elif not is_local_path(text):
-        raise MediaError("unsafe_path", f"{redact(text)} is not a local file path (absolute, ~/..., ./... or file://)")
+        raise MediaError("unsafe_path", f"{_show(text)} is not a local file path (absolute, ~/..., ./... or file://)")
     return Path(text).expanduser()
 
 

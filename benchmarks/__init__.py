@@ -1,0 +1,1 @@
+"""videogen-mcp benchmarks: `python -m benchmarks` (see benchmarks/README.md)."""

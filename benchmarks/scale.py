@@ -1,0 +1,270 @@
+"""Scale: 1,000 tasks in flight in one server process against the fake gateway, and 50 calls waiting on one task.
+
+The server is the real stdio server (benchmarks/scale_server.py: server.cli's serve path plus an event-loop ticker),
+driven over its pipes with raw JSON-RPC: 1,000 `generate_video` calls (wait_seconds=0; job lengths spread over
+0.5-1.5 x --seconds, half with progress %), default poll intervals (real time, no acceleration). Measured:
+  - peak RSS (VmHWM) vs the same process idle after tools/list;
+  - CPU per upstream poll: server CPU time over the polling window / polls the fake served in it, vs the CPU a bare
+    httpx2 client spends per GET of the same route (same fake, same concurrency);
+  - event-loop lag: the ticker's sleep overshoot while polling vs while idle;
+  - one poll stream: 50 `get_video_task(wait_seconds)` calls on one task vs tasks with a single waiter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import (
+    ROOT,
+    BenchError,
+    FakeGatewayProcess,
+    StdioPeer,
+    clean_env,
+    median,
+    percentile,
+    proc_cpu,
+    proc_status,
+)
+from benchmarks.report import Row, ms
+
+RSS_TARGET = 200e6  # bytes ("200 MB")
+CPU_TARGET = 0.002  # s per poll
+WAITERS = 50
+CONTROLS = 5
+BATCH = 50
+
+
+def _call(peer: StdioPeer, name: str, arguments: dict[str, Any]) -> int:
+    return peer.send_request("tools/call", {"name": name, "arguments": arguments})
+
+
+def _result(peer: StdioPeer, rid: int, timeout: float = 120.0) -> dict[str, Any]:
+    result = peer.response(rid, timeout)
+    if result.get("isError"):
+        raise BenchError(f"tool call failed: {result['content'][0]['text']}")
+    return result["structuredContent"]
+
+
+def run(tasks: int, seconds: float, log: Any = print) -> tuple[list[Row], dict[str, Any]]:
+    work = Path(tempfile.mkdtemp(prefix="videogen-bench-scale-"))
+    ticker_out = work / "ticker.json"
+    rng = random.Random(1000)
+    samples: list[tuple[float, float, int]] = []  # (wall, server cpu s, VmRSS)
+
+    with FakeGatewayProcess() as gw:
+        env = clean_env(work / "home", INFINITYBLUE_API_KEY="sk-bench-0000", INFINITYBLUE_BASE_URL=gw.base_url,
+                        VIDEOGEN_SANDBOX="0", VIDEOGEN_DEDUPE_WINDOW="0", VIDEOGEN_DOWNLOAD="0",
+                        BENCH_TICKER_OUT=str(ticker_out))
+        with (work / "stderr.txt").open("w") as err:
+            peer = StdioPeer([sys.executable, "-m", "benchmarks.scale_server"], env, cwd=ROOT, stderr=err)
+            pid = peer.proc.pid
+
+            def sample() -> None:
+                samples.append((time.time(), proc_cpu(pid), proc_status(pid)["VmRSS"]))
+
+            try:
+                peer.handshake()
+                listed = peer.request("tools/list")
+                model = next(m for t in listed["tools"] if t["name"] == "generate_video"
+                             for m in t["inputSchema"]["properties"]["model"]["enum"] if m.startswith("infinityblue/"))
+                # -- idle baseline ------------------------------------------------------------------------------
+                idle_from = time.time()
+                for _ in range(6):
+                    sample()
+                    time.sleep(0.5)
+                idle_to = time.time()
+                idle_rss = proc_status(pid)["VmRSS"]
+
+                # -- the shared task and its single-waiter controls (same timeline), then their waiters ----------
+                shared_spec = f"[bench d={seconds:.3f} p=0]"
+                ids = [_call(peer, "generate_video", {"model": model, "prompt": f"{shared_spec} shared {i}",
+                                                      "wait_seconds": 0}) for i in range(1 + CONTROLS)]
+                created = [_result(peer, rid)["task_id"] for rid in ids]
+                shared, controls = created[0], created[1:]
+                wait_for = seconds * 3 + 60
+                waiter_ids = [_call(peer, "get_video_task", {"task_id": shared, "wait_seconds": wait_for})
+                              for _ in range(WAITERS)]
+                waiter_ids += [_call(peer, "get_video_task", {"task_id": c, "wait_seconds": wait_for})
+                               for c in controls]
+
+                # -- 1,000 tasks in flight ---------------------------------------------------------------------
+                submit_from = time.time()
+                sample()
+                for start in range(0, tasks, BATCH):
+                    batch = []
+                    for i in range(start, min(start + BATCH, tasks)):
+                        d = seconds * (0.5 + rng.random())
+                        batch.append(_call(peer, "generate_video", {
+                            "model": model, "prompt": f"[bench d={d:.3f} p={i % 2}] scale {i}", "wait_seconds": 0}))
+                    for rid in batch:
+                        _result(peer, rid)
+                submit_to = time.time()
+                sample()
+                log(f"  scale: {tasks} tasks submitted in {submit_to - submit_from:.1f} s")
+
+                # -- let them run; sample CPU/RSS; collect the waiters' answers --------------------------------
+                deadline = time.time() + seconds * 1.5 + 120
+                while time.time() < deadline:
+                    peer.pump(0.5)
+                    sample()
+                    if all(w in peer.answers for w in waiter_ids) and time.time() > submit_to + seconds * 1.5 + 20:
+                        stats = gw.stats()
+                        if _all_detected(stats):
+                            break
+                stats = gw.stats()
+                sample()
+                hwm = proc_status(pid)["VmHWM"]
+            finally:
+                peer.close()
+
+        raw = _raw_get_cpu(gw.base_url, n=3000)
+
+    jobs = stats["tasks"]
+    detected = {tid: min((p for p in j["polls"] if p >= j["finished_at"]), default=None) for tid, j in jobs.items()}
+    missing = [tid for tid, at in detected.items() if at is None]
+    # the polling window: from the last upstream submit (they go on in the background after the calls return)
+    # until the last job was seen finished
+    win_from = max(max(j["created"] for j in jobs.values()), submit_to)
+    win_to = max((at for at in detected.values() if at is not None), default=time.time())
+    polls_in = sum(1 for j in jobs.values() for p in j["polls"] if win_from <= p <= win_to)
+    cpu = _cpu_between(samples, win_from, win_to)
+    cpu_per_poll = cpu / polls_in if polls_in else float("nan")
+    idle_cpu_rate = _cpu_between(samples, idle_from, idle_to) / max(idle_to - idle_from, 1e-9)
+
+    ticks = json.loads(ticker_out.read_text()) if ticker_out.exists() else []
+    idle_ticks = [o for w, o in ticks if idle_from <= w <= idle_to]
+    busy_ticks = [o for w, o in ticks if win_from <= w <= win_to]
+    burst_ticks = [o for w, o in ticks if submit_from <= w <= submit_to]
+
+    shared_upstream = _upstream_of(jobs, "shared 0")
+    control_upstreams = [_upstream_of(jobs, f"shared {i}") for i in range(1, CONTROLS + 1)]
+    shared_polls = len(jobs[shared_upstream]["polls"])
+    control_polls = [len(jobs[u]["polls"]) for u in control_upstreams]
+    gaps = sorted(b - a for a, b in zip(jobs[shared_upstream]["polls"], jobs[shared_upstream]["polls"][1:]))
+    waiters_ok = sum(1 for w in waiter_ids[:WAITERS]
+                     if w in peer.answers and peer.answers[w][1].get("result", {}).get("structuredContent", {})
+                     .get("status") == "succeeded")
+
+    rows = [
+        Row("Scale", f"{tasks:,} tasks in flight: peak RSS", hwm, f"{hwm / 1e6:.0f} MB", idle_rss,
+            f"same process idle {idle_rss / 1e6:.0f} MB", "< 200 MB", hwm < RSS_TARGET,
+            note="VmHWM" + (f"; {len(missing)} never seen finished" if missing else "")),
+        Row("Scale", "CPU time per upstream poll", cpu_per_poll, ms(cpu_per_poll, 2), raw,
+            f"bare httpx2 GET {ms(raw, 2)}", "<= 2 ms", cpu_per_poll <= CPU_TARGET,
+            note=f"{polls_in:,} polls in {win_to - win_from:.0f} s, {cpu:.1f} s CPU (idle: {idle_cpu_rate * 1000:.0f} "
+                 "ms CPU/s)"),
+        Row("Scale", f"Event-loop lag while polling {tasks:,} tasks (p99)", percentile(busy_ticks, 0.99),
+            f"{ms(percentile(busy_ticks, 0.99), 1)} (max {ms(max(busy_ticks, default=float('nan')), 1)})",
+            percentile(idle_ticks, 0.99), f"idle {ms(percentile(idle_ticks, 0.99), 1)}", "—", None,
+            note=f"10 ms ticker; submit burst p99 {ms(percentile(burst_ticks, 0.99), 1)}"),
+        Row("Scale", f"{WAITERS} calls waiting on one task: upstream polls", shared_polls, str(shared_polls),
+            median(control_polls), f"single waiter {'/'.join(map(str, control_polls))}",
+            "one stream (<= single-waiter max)", shared_polls <= max(control_polls) and waiters_ok == WAITERS,
+            note=f"{waiters_ok}/{WAITERS} waiters saw it finish; min gap {gaps[0] if gaps else 0:.2f} s"),
+    ]
+    detail = {
+        "tasks": tasks, "seconds": seconds, "polls_total": sum(len(j["polls"]) for j in jobs.values()),
+        "polls_per_task": median([len(j["polls"]) for j in jobs.values()]),
+        "submits": stats["requests"].get("submit"), "never_detected": len(missing),
+        "window_s": win_to - win_from, "polls_in_window": polls_in, "cpu_in_window_s": cpu,
+        "idle_cpu_per_s": idle_cpu_rate, "submit_burst_s": submit_to - submit_from,
+        "submit_burst_cpu_s": _cpu_between(samples, submit_from, submit_to),
+        "hwm": hwm, "idle_rss": idle_rss, "rss_max_sampled": max(s[2] for s in samples),
+        "ticker": {"idle_p50": median(idle_ticks), "idle_p99": percentile(idle_ticks, 0.99),
+                   "busy_p50": median(busy_ticks), "busy_p99": percentile(busy_ticks, 0.99),
+                   "busy_max": max(busy_ticks, default=None), "burst_p99": percentile(burst_ticks, 0.99),
+                   "burst_max": max(burst_ticks, default=None)},
+        "shared": {"polls": shared_polls, "controls": control_polls, "poll_gaps_min": gaps[:3],
+                   "waiters_succeeded": waiters_ok},
+        "raw_get_cpu_s": raw,
+    }
+    log(f"  scale: done ({detail['polls_total']:,} polls)")
+    return rows, detail
+
+
+def _all_detected(stats: dict[str, Any]) -> bool:
+    return all(any(p >= j["finished_at"] for p in j["polls"]) for j in stats["tasks"].values())
+
+
+def _upstream_of(jobs: dict[str, Any], label: str) -> str:
+    found = [tid for tid, j in jobs.items() if j.get("label") == label]
+    if len(found) != 1:
+        raise BenchError(f"expected one upstream job labelled {label!r}, found {len(found)}")
+    return found[0]
+
+
+def _cpu_between(samples: list[tuple[float, float, int]], a: float, b: float) -> float:
+    """Server CPU seconds between wall times a and b, interpolated from the samples."""
+    def at(t: float) -> float:
+        before = [s for s in samples if s[0] <= t]
+        after = [s for s in samples if s[0] >= t]
+        if not before:
+            return after[0][1]
+        if not after:
+            return before[-1][1]
+        s0, s1 = before[-1], after[0]
+        if s1[0] == s0[0]:
+            return s0[1]
+        return s0[1] + (s1[1] - s0[1]) * (t - s0[0]) / (s1[0] - s0[0])
+
+    return at(b) - at(a)
+
+
+# ---- the baseline: what a bare httpx2 client spends in CPU per GET of the same route ---------------------------------
+def _raw_get_cpu(base_url: str, n: int) -> float:
+    out = subprocess.run([sys.executable, "-m", "benchmarks.scale", "rawget", "--fake", base_url, "--n", str(n)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    if out.returncode != 0:
+        raise BenchError(f"raw GET worker failed: {out.stderr[-2000:]}")
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+async def _rawget(base_url: str, n: int, concurrency: int = 50) -> float:
+    import anyio
+    import httpx2
+
+    async with httpx2.AsyncClient(timeout=30, limits=httpx2.Limits(max_connections=200,
+                                                                   max_keepalive_connections=50)) as c:
+        r = await c.post(base_url + "/v1/video/generations", json={"model": "m", "prompt": "[bench d=0 p=1]"})
+        url = f"{base_url}/v1/video/generations/{r.json()['task_id']}"
+
+        async def worker(count: int) -> None:
+            for _ in range(count):
+                (await c.get(url, headers={"Authorization": "Bearer sk-bench-0000"})).raise_for_status()
+
+        async with anyio.create_task_group() as tg:  # warm-up: connections, code paths
+            for _ in range(concurrency):
+                tg.start_soon(worker, 5)
+        before = resource.getrusage(resource.RUSAGE_SELF)
+        async with anyio.create_task_group() as tg:
+            for _ in range(concurrency):
+                tg.start_soon(worker, n // concurrency)
+        after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return cpu / (n // concurrency * concurrency)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser()
+    sub = p.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("rawget")
+    r.add_argument("--fake", required=True)
+    r.add_argument("--n", type=int, default=3000)
+    args = p.parse_args(argv)
+    import anyio
+
+    print(anyio.run(_rawget, args.fake, args.n))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Binary assets shipped with the package (the sandbox's sample video)."""

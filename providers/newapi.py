@@ -1,0 +1,209 @@
+"""The base the four new-api forks share (OrcaRouter, OmniRouters, OctopusX, InfinityBlue): routes, polling with
+fallback between the two task views, the content proxy, /v1/models discovery. Subclasses add a request builder.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import httpx2
+from pydantic import SecretStr
+
+from providers import catalogs
+from providers.base import ModelInfo, TaskSnapshot, TaskStatus, VideoRequest
+from providers.errors import BadResponse, ProviderError
+from providers.http import GatewayHTTP
+from providers.parse import parse_task
+from providers.validate import unknown_model, validate
+
+__all__ = ["CatalogProvider", "NewApiProvider", "parse_task", "is_video_model"]
+
+SHAPE_A = "/v1/video/generations/{id}"  # wrapped TaskDto, UPPERCASE statuses [providers.md §1]
+SHAPE_B = "/v1/videos/{id}"  # OpenAI video object, metadata.url
+# A poll route that answers these has no converter for this channel (501) or does not exist on this fork.
+_FALLBACK_STATUSES = (404, 405, 501)
+
+# Permissive capabilities for a model found in GET /v1/models with no catalog entry (subclasses narrow them).
+DISCOVERED: dict[str, Any] = dict(
+    first_frame=True, last_frame=True, max_reference_images=9, max_reference_videos=3, audio=True,
+    negative_prompt=True, seed=True, prompt_required=False, discovered=True,
+    note="Found in the gateway's model list but not in our catalog: options are passed through unchecked.",
+)
+
+
+def is_video_model(entry: Any) -> bool:
+    """A /v1/models row for a video model: endpoint type `openai-video` [C] or output modality video [I]."""
+    if not isinstance(entry, dict):
+        return False
+    endpoints = entry.get("supported_endpoint_types")
+    if isinstance(endpoints, list) and "openai-video" in endpoints:
+        return True
+    architecture = entry.get("architecture")
+    outputs = architecture.get("output_modalities") if isinstance(architecture, dict) else None
+    return isinstance(outputs, list) and "video" in outputs
+
+
+class CatalogProvider:
+    """What every adapter shares: the catalog (+ discovered models), validation, and the submit pipeline.
+
+    Subclasses set the ClassVars and implement `build_body`; `submit`, `get`, `content_request` and `discover`
+    belong to the wire protocol (NewApiProvider below, or apimodels' own).
+    """
+
+    id: ClassVar[str]
+    title: ClassVar[str]
+    env: ClassVar[str]  # the API-key variable, named in auth errors
+    sandbox: ClassVar[bool] = False
+    catalog: ClassVar[str]  # providers/catalogs/<catalog>.json
+    submit_path: ClassVar[str] = "/v1/video/generations"
+
+    def __init__(
+        self, client: httpx2.AsyncClient, *, base_url: str, api_key: SecretStr | None = None, **options: Any
+    ) -> None:
+        self.http = GatewayHTTP(client, provider=self.title, base_url=base_url, api_key=api_key, env=self.env)
+        self.options = options
+        self._catalog = {m.name: m for m in catalogs.load(self.catalog)}
+        self._discovered: dict[str, ModelInfo] = {}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.http.base_url!r})"
+
+    def models(self) -> list[ModelInfo]:
+        return [*self._catalog.values(), *self._discovered.values()]
+
+    def model(self, name: str) -> ModelInfo | None:
+        found = self._catalog.get(name) or self._discovered.get(name)
+        if found is None:  # gateways disagree on case (Kling-3.0-Omni vs Kling-3.0-omni)
+            lowered = name.lower()
+            found = next((m for m in self.models() if m.name.lower() == lowered), None)
+        return found
+
+    def validate(self, request: VideoRequest) -> ModelInfo:
+        info = self.model(request.model)
+        if info is None:
+            raise unknown_model(request.model, self.title, self.models())
+        validate(request, info, provider=self.title, siblings=self.models())
+        self.check(request, info)
+        return info
+
+    def check(self, request: VideoRequest, info: ModelInfo) -> None:
+        """Gateway-specific refusals beyond the generic table (override; raise InvalidRequest)."""
+
+    def build_submit(self, request: VideoRequest) -> tuple[str, dict[str, Any]]:
+        info = self.validate(request)
+        return self.submit_route(info), self.build_body(request, info)
+
+    def submit_route(self, info: ModelInfo) -> str:
+        return self.submit_path
+
+    def build_body(self, request: VideoRequest, info: ModelInfo) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def submit_headers(self) -> dict[str, str]:
+        return {}
+
+    async def submit(self, request: VideoRequest, *, idempotency_key: str | None = None) -> TaskSnapshot:
+        path, body = self.build_submit(request)
+        headers = self.submit_headers()
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key  # gateways ignore it; harmless, and the sandbox honours it
+        return self.accepted(await self.http.post_json(path, body, headers=headers))
+
+    def accepted(self, data: Any) -> TaskSnapshot:
+        """The snapshot of a submit answer; it must carry a task id."""
+        snapshot = parse_task(data)
+        if not snapshot.upstream_id:
+            raise BadResponse(
+                f"{self.title} accepted the request but returned no task id, so the job cannot be followed; "
+                "check the gateway's dashboard before submitting again (it may have been charged).",
+                provider=self.title,
+            )
+        if snapshot.status is TaskStatus.UNKNOWN and snapshot.error_code == "unknown_status":
+            # A bare {"task_id": ...} (OctopusX Seedance) is an accepted job, not an unknown state.
+            snapshot = snapshot.model_copy(
+                update={"status": TaskStatus.QUEUED, "error_code": None, "error_message": None}
+            )
+        return snapshot
+
+
+class NewApiProvider(CatalogProvider):
+    """Shared adapter for new-api forks: two task views with fallback, the content proxy, /v1/models discovery."""
+
+    poll_routes: ClassVar[tuple[str, ...]] = (SHAPE_A, SHAPE_B)  # first is preferred, the rest are fallbacks
+    content_proxy: ClassVar[bool] = True  # GET /v1/videos/{id}/content exists in new-api's router [C]
+    discovered_fields: ClassVar[dict[str, Any]] = {}  # narrows DISCOVERED for this gateway's body
+
+    def __init__(
+        self, client: httpx2.AsyncClient, *, base_url: str, api_key: SecretStr | None = None, **options: Any
+    ) -> None:
+        super().__init__(client, base_url=base_url, api_key=api_key, **options)
+        self._routes = list(self.poll_routes)  # reordered when a route turns out not to exist on this fork
+
+    # ---- polling ----------------------------------------------------------------------------------------------
+    async def get(self, upstream_id: str) -> TaskSnapshot:
+        """Poll the preferred view; fall back to the other on 404/405/501 or a body we cannot read."""
+        first_error: ProviderError | None = None
+        fallback: TaskSnapshot | None = None
+        for route in self.routes_for(upstream_id):
+            path = route.format(id=self.http.segment(upstream_id))
+            try:
+                _, data = await self.http.request("GET", path)
+            except ProviderError as exc:
+                if exc.status not in _FALLBACK_STATUSES:
+                    raise
+                first_error = first_error or exc
+                if exc.status != 404 and route in self._routes:  # 405/501 is the route itself: try it last
+                    self._routes.remove(route)
+                    self._routes.append(route)
+                continue
+            snapshot = parse_task(data)
+            if snapshot.status is not TaskStatus.UNKNOWN:
+                return self._finish(snapshot, upstream_id)
+            fallback = fallback or snapshot  # Shape B says "unknown" for NOT_START; Shape A may say more
+        if fallback is not None:
+            return self._finish(fallback, upstream_id)
+        assert first_error is not None
+        raise first_error
+
+    def routes_for(self, upstream_id: str) -> list[str]:
+        """Poll routes to try for this task, preferred first (override when the id tells the channel)."""
+        return list(self._routes)
+
+    def _finish(self, snapshot: TaskSnapshot, upstream_id: str) -> TaskSnapshot:
+        if snapshot.upstream_id != upstream_id:
+            snapshot = snapshot.model_copy(update={"upstream_id": upstream_id})
+        return snapshot
+
+    def content_request(self, upstream_id: str) -> tuple[str, dict[str, str]] | None:
+        if not self.content_proxy:
+            return None
+        url = self.http.url(f"/v1/videos/{self.http.segment(upstream_id)}/content")
+        return url, self.http.auth_headers()
+
+    # ---- discovery --------------------------------------------------------------------------------------------
+    async def discover(self) -> list[ModelInfo]:
+        data = await self.http.get_json("/v1/models")
+        rows = data.get("data") if isinstance(data, dict) else data
+        found: list[ModelInfo] = []
+        for row in rows if isinstance(rows, list) else []:
+            name = row.get("id") if is_video_model(row) else None
+            if not isinstance(name, str) or not name or self.model(name) is not None:
+                continue
+            info = ModelInfo(name=name, family=self.family_of(name), **{**DISCOVERED, **self.discovered_fields})
+            self._discovered[name] = info
+            found.append(info)
+        return found
+
+    def family_of(self, name: str) -> str:
+        """The request-builder branch for a discovered model (override where names carry a family prefix)."""
+        return ""
+
+
+def mode_for(resolution: str | None) -> str | None:
+    """Kling `mode` from a resolution: 720p -> std, 1080p -> pro, 4k -> 4k [seed 000]."""
+    return {"720p": "std", "1080p": "pro", "4k": "4k"}.get((resolution or "").lower())
+
+
+def drop_none(body: dict[str, Any]) -> dict[str, Any]:
+    """The body without unset fields (an absent field lets the gateway apply its documented default)."""
+    return {k: v for k, v in body.items() if v is not None and v != [] and v != {}}

@@ -1,0 +1,60 @@
+"""OctopusX (seed 002): new-api fork. Kling goes to POST /v1/videos with native settings in
+`metadata.output_config`; Seedance 2.0 goes to POST /v1/video/generations with Ark `content[]` at the top level.
+
+`options` are merged last into `metadata` (e.g. scene_type, motion_level, offpeak, camera_fixed, watermark).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from providers.base import ModelInfo, VideoRequest
+from providers.newapi import SHAPE_A, SHAPE_B, NewApiProvider, drop_none
+from providers.orcarouter import ark_content, ark_params
+
+
+class OctopusX(NewApiProvider):
+    id = "octopusx"
+    title = "OctopusX"
+    env = "OCTOPUSX_API_KEY"
+    catalog = "octopusx"
+    # Kling/Sora/Veo tasks: Shape B plus a top-level video_url; Seedance tasks: Shape A [providers.md §4].
+    poll_routes = (SHAPE_B, SHAPE_A)
+
+    def family_of(self, name: str) -> str:
+        return "seedance" if "seedance" in name.lower() else "kling"
+
+    def submit_route(self, info: ModelInfo) -> str:
+        return "/v1/video/generations" if info.family == "seedance" else "/v1/videos"
+
+    def routes_for(self, upstream_id: str) -> list[str]:
+        if upstream_id.startswith("cgt-"):  # an Ark (Seedance) task id: the generations route knows it best
+            return [SHAPE_A, SHAPE_B]
+        return super().routes_for(upstream_id)
+
+    def build_body(self, request: VideoRequest, info: ModelInfo) -> dict[str, Any]:
+        if info.family == "seedance":
+            # Ark items (text included) at the top level, task parameters in metadata; no top-level prompt [I].
+            return drop_none({
+                "model": info.name,
+                "content": ark_content(request, text=True),
+                "metadata": drop_none({**ark_params(request), **request.options}),
+            })
+        output_config = drop_none({
+            "duration": request.duration,
+            "resolution": request.resolution.upper() if request.resolution else None,  # "720P" / "1080P"
+            "aspect_ratio": request.aspect_ratio,
+            "audio_generation": None if request.audio is None else ("Enabled" if request.audio else "Disabled"),
+        })
+        metadata = drop_none({
+            "output_config": output_config,
+            "last_frame_url": request.last_frame.url if request.last_frame else None,
+            "video_url": request.reference_videos[0].url if request.reference_videos else None,
+        })
+        return drop_none({
+            "model": info.name,
+            "prompt": request.prompt,
+            "seconds": str(request.duration) if request.duration is not None else None,
+            "image": request.first_frame.url if request.first_frame else None,
+            "metadata": drop_none({**metadata, **request.options}),
+        })

@@ -1,0 +1,62 @@
+"""OmniRouters (seed 001): one flat body for every family; `seconds` is a string and always required, images and
+videos are http(s) URL arrays only. Names may carry the resolution (`Kling-3.0-omni-1080p`) or not (+ `resolution`).
+
+`options` are merged last into the top level of the body (e.g. multi_shot, multi_prompt, metadata).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from providers.base import ModelInfo, VideoRequest
+from providers.newapi import SHAPE_A, SHAPE_B, NewApiProvider, drop_none
+
+# The older doc puts the resolution in the name: Kling-3.0-omni-1080p, Hailuo-2.3-fast-768p [seed 001 §3.1].
+_SUFFIX = re.compile(r"^(?P<base>.+)-(?P<res>720p|768p|1080p|2048p|4096p)$", re.IGNORECASE)
+
+
+class OmniRouters(NewApiProvider):
+    id = "omnirouters"
+    title = "OmniRouters"
+    env = "OMNIROUTERS_API_KEY"
+    catalog = "omnirouters"
+    submit_path = "/v1/videos"  # = /v1/video/generations = /v1/videos/generations [seed 001]
+    poll_routes = (SHAPE_B, SHAPE_A)
+    discovered_fields = {"negative_prompt": False, "seed": False, "image_input": "url"}  # the body has no field
+
+    def model(self, name: str) -> ModelInfo | None:
+        found = super().model(name)
+        match = None if found is not None else _SUFFIX.match(name)
+        base = super().model(match["base"]) if match else None
+        if base is None or match is None:
+            return found
+        res = match["res"].lower()
+        if base.resolutions and res not in base.resolutions:
+            return None
+        return base.model_copy(update={
+            "name": f"{base.name}-{match['res']}",
+            "resolutions": (res,),
+            "durations": base.durations_by_resolution.get(res, base.durations),
+            "note": f"{base.note} Resolution {res} is fixed by the name.".strip(),
+        })
+
+    def build_body(self, request: VideoRequest, info: ModelInfo) -> dict[str, Any]:
+        suffixed = _SUFFIX.match(info.name) is not None and info.name not in self._catalog
+        # Image roles are undocumented: first frame, then last frame, then references [providers.md §11.3, I].
+        images = [ref.url for ref in (request.first_frame, request.last_frame) if ref is not None]
+        images += [ref.url for ref in request.reference_images]
+        videos = [ref.url for ref in request.reference_videos]
+        region = self.options.get("input_region", "Oversea") if images or videos else None
+        body = {
+            "model": info.name,
+            "prompt": request.prompt,
+            "seconds": str(request.duration or info.default_duration or 5),  # required for every model
+            "images": images,
+            "videos": videos,
+            "aspect_ratio": request.aspect_ratio,  # honoured for text-to-video only [seed 001 §3.6]
+            "resolution": None if suffixed else (request.resolution.lower() if request.resolution else None),
+            "audio_generation": request.audio,  # type undocumented; a JSON boolean [I]
+            "input_region": region,  # assets outside China need "Oversea" [seed 001 §3.7]
+        }
+        return drop_none({**drop_none(body), **request.options})

@@ -1,0 +1,101 @@
+"""OrcaRouter (seed 000): new-api fork; the model prefix picks the schema. `kling/...` takes Kling-native fields in
+`metadata`; `byteplus/...` (Seedance 2.0) takes everything, Ark `content[]` included, in `metadata`.
+
+`options` are Kling/Ark-native parameters, merged last into `metadata` (e.g. cfg_scale, multi_shot, watermark_info).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from providers.base import ModelInfo, VideoRequest
+from providers.errors import InvalidRequest
+from providers.newapi import SHAPE_A, SHAPE_B, NewApiProvider, drop_none, mode_for
+
+
+def ark_content(request: VideoRequest, *, text: bool) -> list[dict[str, Any]]:
+    """BytePlus/Volcengine Ark `content[]`: optional text item, then frames and references by role [providers.md §9]."""
+    items: list[dict[str, Any]] = []
+    if text and request.prompt:
+        items.append({"type": "text", "text": request.prompt})
+    for ref, role in ((request.first_frame, "first_frame"), (request.last_frame, "last_frame")):
+        if ref is not None:
+            items.append({"type": "image_url", "image_url": {"url": ref.url}, "role": role})
+    items += [{"type": "image_url", "image_url": {"url": r.url}, "role": "reference_image"}
+              for r in request.reference_images]
+    items += [{"type": "video_url", "video_url": {"url": r.url}, "role": "reference_video"}
+              for r in request.reference_videos]
+    return items
+
+
+def ark_params(request: VideoRequest) -> dict[str, Any]:
+    """Ark's task parameters (duration is an int there)."""
+    return drop_none({
+        "duration": request.duration,
+        "ratio": request.aspect_ratio,
+        "resolution": request.resolution.lower() if request.resolution else None,
+        "generate_audio": request.audio,
+        "seed": request.seed,
+    })
+
+
+def kling_sound(audio: bool | None) -> str | None:
+    return None if audio is None else ("on" if audio else "off")
+
+
+class OrcaRouter(NewApiProvider):
+    id = "orcarouter"
+    title = "OrcaRouter"
+    env = "ORCAROUTER_API_KEY"
+    catalog = "orcarouter"
+    submit_path = "/v1/video/generations"
+    # The doc names GET /v1/video/generations/{id} for polling; its body is not documented, so Shape B is the
+    # fallback [providers.md §2].
+    poll_routes = (SHAPE_A, SHAPE_B)
+
+    def family_of(self, name: str) -> str:
+        if name.startswith("byteplus/"):
+            return "seedance"
+        omni = "omni" in name or name.endswith("-o1")  # the Omni endpoint's models [seed 000]
+        return "kling-omni" if omni else "kling"
+
+    def check(self, request: VideoRequest, info: ModelInfo) -> None:
+        if info.family == "kling" and (request.reference_images or request.reference_videos):
+            # image_list / video_list exist only on the Omni endpoint [seed 000]
+            raise InvalidRequest(
+                f"{info.name} on OrcaRouter takes no reference images or videos; "
+                "use kling/kling-video-o1 or kling/kling-v3-omni.",
+                provider=self.title,
+            )
+
+    def build_body(self, request: VideoRequest, info: ModelInfo) -> dict[str, Any]:
+        if info.family == "seedance":
+            metadata = {"content": ark_content(request, text=False), **ark_params(request)}
+            return drop_none({"model": info.name, "prompt": request.prompt,
+                              "metadata": drop_none({**metadata, **request.options})})
+        omni = info.family == "kling-omni"
+        metadata: dict[str, Any] = {
+            "mode": mode_for(request.resolution),
+            "aspect_ratio": request.aspect_ratio,
+            "duration": str(request.duration) if request.duration is not None else None,  # a string, or it fails
+            "sound": kling_sound(request.audio),
+        }
+        image = None
+        if omni:  # frames and references all go in image_list; the first frame must not also be `image` [I]
+            images = [{"image_url": request.first_frame.url, "type": "first_frame"}] if request.first_frame else []
+            if request.last_frame:
+                images.append({"image_url": request.last_frame.url, "type": "end_frame"})
+            images += [{"image_url": ref.url} for ref in request.reference_images]
+            metadata["image_list"] = images
+            metadata["video_list"] = [{"video_url": ref.url, "refer_type": "feature", "keep_original_sound": "no"}
+                                      for ref in request.reference_videos]
+        else:
+            image = request.first_frame.url if request.first_frame else None
+            metadata["image_tail"] = request.last_frame.url if request.last_frame else None
+            metadata["negative_prompt"] = request.negative_prompt
+        return drop_none({
+            "model": info.name,
+            "prompt": request.prompt,
+            "image": image,
+            "metadata": drop_none({**drop_none(metadata), **request.options}),
+        })

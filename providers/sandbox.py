@@ -1,0 +1,83 @@
+"""The keyless sandbox provider: a new-api adapter whose gateway is embedded (providers.sandbox_gateway), reached
+through `httpx2.ASGITransport` mounted on the shared client, so it takes the exact HTTP path real gateways take.
+
+Prompt markers (case-insensitive), for trying failure paths for free:
+  [fail]     the job fails 60% of the way through, error code `sandbox_failure`
+  [slow]     the job takes three times VIDEOGEN_SANDBOX_SECONDS
+  [unknown]  while running, the gateway reports a status nobody knows (`unknown`); it still succeeds at the end
+  [stuck]    the job never finishes (stays running at 50%), to try timeouts
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+import httpx2
+from pydantic import SecretStr
+
+from providers.base import ModelInfo, VideoRequest
+from providers.newapi import SHAPE_A, SHAPE_B, NewApiProvider, drop_none
+from providers.registry import SPECS, GatewayConfig
+from providers.sandbox_gateway import DEFAULT_SECONDS, SECONDS_HEADER, build_app
+
+DEFAULT_BASE_URL = SPECS["sandbox"].default_base_url  # http://sandbox.videogen.invalid (.invalid never resolves)
+HOST = urlsplit(DEFAULT_BASE_URL).hostname or "sandbox.videogen.invalid"
+
+
+class Sandbox(NewApiProvider):
+    id = "sandbox"
+    title = "Sandbox"
+    env = "VIDEOGEN_SANDBOX"
+    sandbox = True
+    catalog = "sandbox"
+    submit_path = "/v1/videos"
+    poll_routes = (SHAPE_B, SHAPE_A)
+
+    def __init__(
+        self,
+        client: httpx2.AsyncClient,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        api_key: SecretStr | None = None,
+        seconds: float = DEFAULT_SECONDS,
+        **options: Any,
+    ) -> None:
+        super().__init__(client, base_url=base_url, api_key=None, **options)  # keyless: never send a key
+        self.seconds = max(0.0, float(seconds))
+
+    @classmethod
+    def mounts(cls, config: GatewayConfig | None = None) -> dict[str, httpx2.AsyncBaseTransport]:
+        """The transport the shared client must route the sandbox host through (registry.http_mounts)."""
+        base = (config.base_url if config else DEFAULT_BASE_URL).rstrip("/")
+        parts = urlsplit(base)
+        return {f"{parts.scheme}://{parts.netloc}": httpx2.ASGITransport(app=build_app())}
+
+    @classmethod
+    def trusted_hosts(cls) -> frozenset[str]:
+        """Hosts whose URLs the media downloader may fetch although they do not resolve publicly."""
+        return frozenset({HOST})
+
+    def build_body(self, request: VideoRequest, info: ModelInfo) -> dict[str, Any]:
+        # The OpenAI-style body new-api accepts; everything vendor-specific rides in metadata [providers.md §1].
+        metadata = drop_none({
+            "aspect_ratio": request.aspect_ratio,
+            "resolution": request.resolution.lower() if request.resolution else None,
+            "negative_prompt": request.negative_prompt,
+            "last_frame": request.last_frame.url if request.last_frame else None,
+            "reference_images": [ref.url for ref in request.reference_images],
+            "reference_videos": [ref.url for ref in request.reference_videos],
+            "audio": request.audio,
+            "seed": request.seed,
+        })
+        metadata.update(request.options)
+        return drop_none({
+            "model": info.name,
+            "prompt": request.prompt,
+            "seconds": str(request.duration or info.default_duration),
+            "image": request.first_frame.url if request.first_frame else None,
+            "metadata": metadata,
+        })
+
+    def submit_headers(self) -> dict[str, str]:
+        return {SECONDS_HEADER: str(self.seconds)}  # the job length is the adapter's option, not the gateway's

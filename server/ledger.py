@@ -1,0 +1,420 @@
+"""The durable task ledger: one SQLite file (WAL) shared by every server process on this machine.
+
+Every paid job gets a row before its submit is sent; every status change is appended to `events`; a lease column
+says which process is working on a row. All SQLite work runs in a worker thread, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import random
+import re
+import secrets
+import socket
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, fields, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import anyio
+import anyio.to_thread
+
+from providers.base import TaskStatus, VideoRequest
+from server.tasks import Task, TaskError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+SCHEMA_VERSION = 1
+SUBMITTING = "submitting"  # row state before the gateway has answered the submit; shown to agents as `unknown`
+_SCHEMA = """
+CREATE TABLE tasks (
+    task_id TEXT PRIMARY KEY,
+    provider TEXT NOT NULL,
+    model TEXT NOT NULL,                 -- full id, "<provider>/<gateway model name>"
+    fingerprint TEXT NOT NULL,           -- sha256 of the canonical request (dedupe without a key)
+    request_json TEXT NOT NULL,          -- canonical request (inline images as digests), never a key
+    idempotency_key TEXT UNIQUE,
+    state TEXT NOT NULL,                 -- 'submitting' or a TaskStatus value
+    progress INTEGER,
+    video_url TEXT,
+    local_path TEXT,
+    expires_at REAL,
+    error_code TEXT,
+    error_message TEXT,
+    upstream_task_id TEXT,
+    download INTEGER NOT NULL DEFAULT 0,
+    download_state TEXT,                 -- NULL (none wanted yet), 'pending', 'done', 'failed'
+    sandbox INTEGER NOT NULL DEFAULT 0,
+    lease_owner TEXT,
+    lease_expires REAL,
+    warning TEXT,
+    poll_failures INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    UNIQUE (provider, upstream_task_id)
+);
+CREATE INDEX tasks_by_fingerprint ON tasks (fingerprint, created_at);
+CREATE INDEX tasks_by_created ON tasks (created_at);
+CREATE INDEX tasks_by_state ON tasks (state);
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    task_id TEXT NOT NULL REFERENCES tasks (task_id),
+    at REAL NOT NULL,
+    state TEXT NOT NULL,
+    progress INTEGER,
+    error_code TEXT,
+    detail TEXT
+);
+CREATE INDEX events_by_task ON events (task_id, id);
+"""
+_SUBMITTING_MESSAGE = (
+    "Submission still in flight: the gateway has not answered the submit yet. Do not submit again; call "
+    "get_video_task with this task_id (and wait_seconds) to see the outcome."
+)
+
+
+class LedgerError(Exception):
+    """The ledger could not be used (unwritable folder, a file from a newer version, contention beyond patience)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRow:
+    task_id: str
+    provider: str
+    model: str
+    fingerprint: str
+    request_json: str
+    idempotency_key: str | None
+    state: str
+    progress: int | None
+    video_url: str | None
+    local_path: str | None
+    expires_at: float | None
+    error_code: str | None
+    error_message: str | None
+    upstream_task_id: str | None
+    download: bool
+    download_state: str | None
+    sandbox: bool
+    lease_owner: str | None
+    lease_expires: float | None
+    warning: str | None
+    poll_failures: int
+    created_at: float
+    updated_at: float
+
+    @property
+    def terminal(self) -> bool:
+        return self.state != SUBMITTING and TaskStatus(self.state).terminal
+
+    @property
+    def settled(self) -> bool:
+        """Nothing more will happen to it: terminal, and any wanted download is over."""
+        return self.terminal and self.download_state != "pending"
+
+    def to_task(self) -> Task:
+        if self.state == SUBMITTING:
+            status, error = TaskStatus.UNKNOWN, TaskError(code="submitting", message=_SUBMITTING_MESSAGE)
+        else:
+            status = TaskStatus(self.state)
+            error = TaskError(code=self.error_code, message=self.error_message or "") if self.error_code else None
+        return Task(
+            task_id=self.task_id, provider=self.provider, model=self.model, status=status, progress=self.progress,
+            video_url=self.video_url, local_path=self.local_path, expires_at=_dt(self.expires_at), error=error,
+            upstream_task_id=self.upstream_task_id, created_at=_dt(self.created_at), updated_at=_dt(self.updated_at),
+            sandbox=self.sandbox, warning=self.warning,
+        )
+
+
+_COLUMNS = tuple(f.name for f in fields(TaskRow))
+_UPDATABLE = frozenset(_COLUMNS) - {"task_id", "provider", "model", "fingerprint", "request_json",
+                                    "idempotency_key", "created_at", "sandbox"}
+
+
+def _dt(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+def _row(values: sqlite3.Row | tuple | None) -> TaskRow | None:
+    if values is None:
+        return None
+    data = dict(zip(_COLUMNS, values, strict=True))
+    data["download"], data["sandbox"] = bool(data["download"]), bool(data["sandbox"])
+    return TaskRow(**data)
+
+
+def process_owner() -> str:
+    """A lease owner id: host, pid and a random part (so two Engines in one process are distinct owners)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{os.urandom(4).hex()}"
+
+
+def owner_alive(owner: str) -> bool:
+    """False only when the owner provably died: same host, and its pid is gone (or a zombie)."""
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return True
+    pid = int(pid_text)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a killed child that nobody reaped still answers kill(0)
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return True
+
+
+class Ledger:
+    """Async facade over one SQLite connection used from worker threads, one statement batch at a time."""
+
+    def __init__(self, path: Path, *, now: Callable[[], float] = time.time, busy_timeout: float = 5.0,
+                 busy_patience: float = 120.0) -> None:
+        self.path = Path(path)
+        self.now = now
+        self._busy_timeout = busy_timeout  # SQLite's own wait for a lock, per statement
+        self._patience = busy_patience  # then ours, with backoff, before giving up
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.Lock()  # one statement batch at a time on the shared connection
+        self._limiter: anyio.CapacityLimiter | None = None
+
+    # -- plumbing ---------------------------------------------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fresh = not self.path.exists()
+        conn = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False)
+        try:
+            if fresh:
+                os.chmod(self.path, 0o600)  # prompts are private
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                if version == 0:
+                    for statement in filter(str.strip, _SCHEMA.split(";\n")):  # executescript would COMMIT early
+                        conn.execute(statement)
+                    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                elif version > SCHEMA_VERSION:
+                    raise LedgerError(f"{self.path} was written by a newer videogen-mcp (schema {version}); upgrade.")
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _locked(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        with self._lock:
+            if self._conn is None:
+                self._conn = self._connect()
+            return fn(self._conn)
+
+    async def _run(self, fn: Callable[[sqlite3.Connection], T], *, write: bool) -> T:
+        """Run fn in a worker thread; SQLITE_BUSY beyond busy_timeout is retried here, never shown to an agent."""
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(1)
+        deadline = time.monotonic() + self._patience
+        delay = 0.01
+        while True:
+            try:
+                # A read may be abandoned by a cancelled wait (bounded waits); a write must finish to be known.
+                return await anyio.to_thread.run_sync(self._locked, fn, limiter=self._limiter,
+                                                      abandon_on_cancel=not write)
+            except sqlite3.OperationalError as exc:
+                text = str(exc).lower()
+                if "locked" not in text and "busy" not in text:
+                    raise LedgerError(f"The task ledger at {self.path} failed: {exc}") from exc
+                if time.monotonic() > deadline:
+                    raise LedgerError("The task ledger stayed busy (other videogen processes); try again.") from exc
+                await anyio.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, 0.5)
+
+    @staticmethod
+    def _tx(conn: sqlite3.Connection, body: Callable[[], T]) -> T:
+        conn.execute("BEGIN IMMEDIATE")  # take the write lock up front: no read-then-upgrade deadlock
+        try:
+            result = body()
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return result
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    # -- reads ------------------------------------------------------------------------------------------------------
+    async def get(self, task_id: str) -> TaskRow | None:
+        sql = f"SELECT {', '.join(_COLUMNS)} FROM tasks WHERE task_id = ?"
+        return await self._run(lambda c: _row(c.execute(sql, (task_id,)).fetchone()), write=False)
+
+    async def list(self, limit: int = 50, *, states: Iterable[str] | None = None) -> list[TaskRow]:
+        where, args = "", []
+        if states is not None:
+            states = list(states)
+            where = f"WHERE state IN ({', '.join('?' * len(states))})"
+            args = states
+        sql = f"SELECT {', '.join(_COLUMNS)} FROM tasks {where} ORDER BY created_at DESC, rowid DESC LIMIT ?"
+        return await self._run(lambda c: [_row(r) for r in c.execute(sql, (*args, limit))], write=False)
+
+    async def unsettled(self, limit: int = 10_000) -> list[TaskRow]:
+        """Rows something may still happen to: not terminal, or a download still owed."""
+        sql = (f"SELECT {', '.join(_COLUMNS)} FROM tasks WHERE state NOT IN ('succeeded', 'failed', 'cancelled') "
+               "OR download_state = 'pending' ORDER BY created_at LIMIT ?")
+        return await self._run(lambda c: [_row(r) for r in c.execute(sql, (limit,))], write=False)
+
+    async def events(self, task_id: str) -> list[dict[str, Any]]:
+        sql = "SELECT at, state, progress, error_code, detail FROM events WHERE task_id = ? ORDER BY id"
+        keys = ("at", "state", "progress", "error_code", "detail")
+        return await self._run(lambda c: [dict(zip(keys, r)) for r in c.execute(sql, (task_id,))], write=False)
+
+    # -- writes -----------------------------------------------------------------------------------------------------
+    async def create(self, row: TaskRow, *, dedupe_window: float) -> tuple[TaskRow, bool]:
+        """Insert `row` unless its idempotency key exists, or (no key) the same fingerprint is recent and not failed.
+
+        Returns (the row now in the ledger, reused). One IMMEDIATE transaction, so concurrent processes agree.
+        """
+
+        def body(conn: sqlite3.Connection) -> tuple[TaskRow, bool]:
+            select = f"SELECT {', '.join(_COLUMNS)} FROM tasks "
+            if row.idempotency_key is not None:
+                found = conn.execute(select + "WHERE idempotency_key = ?", (row.idempotency_key,)).fetchone()
+            elif dedupe_window > 0:
+                found = conn.execute(
+                    select + "WHERE fingerprint = ? AND created_at >= ? AND state NOT IN ('failed', 'cancelled') "
+                    "ORDER BY created_at DESC LIMIT 1", (row.fingerprint, row.created_at - dedupe_window)).fetchone()
+            else:
+                found = None
+            if found is not None:
+                return _row(found), True
+            conn.execute(f"INSERT INTO tasks ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
+                         tuple(getattr(row, c) for c in _COLUMNS))
+            conn.execute("INSERT INTO events (task_id, at, state) VALUES (?, ?, ?)",
+                         (row.task_id, row.created_at, row.state))
+            return row, False
+
+        return await self._run(lambda c: self._tx(c, lambda: body(c)), write=True)
+
+    async def update(self, task_id: str, *, owner: str | None = None, detail: str | None = None,
+                     **changes: Any) -> TaskRow | None:
+        """Apply `changes` (columns) and record an event when the state or error changes.
+
+        With `owner`, only while that owner holds the row's lease (a stale poller must not overwrite a newer one):
+        returns None when it does not. Unchanged values cause no write at all.
+        """
+        bad = set(changes) - _UPDATABLE
+        if bad:
+            raise ValueError(f"not updatable: {sorted(bad)}")
+
+        def body(conn: sqlite3.Connection) -> TaskRow | None:
+            current = _row(conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM tasks WHERE task_id = ?",
+                                        (task_id,)).fetchone())
+            if current is None or (owner is not None and current.lease_owner != owner):
+                return None
+            delta = {k: v for k, v in changes.items() if getattr(current, k) != v}
+            if not delta and detail is None:
+                return current
+            now = self.now()
+            delta["updated_at"] = now
+            sets = ", ".join(f"{k} = ?" for k in delta)
+            conn.execute(f"UPDATE tasks SET {sets} WHERE task_id = ?", (*delta.values(), task_id))
+            new = replace(current, **delta)
+            if detail is not None or new.state != current.state or new.error_code != current.error_code:
+                conn.execute(
+                    "INSERT INTO events (task_id, at, state, progress, error_code, detail) VALUES (?, ?, ?, ?, ?, ?)",
+                    (task_id, now, new.state, new.progress, new.error_code, detail))
+            return new
+
+        return await self._run(lambda c: self._tx(c, lambda: body(c)), write=True)
+
+    async def acquire(self, task_id: str, owner: str, ttl: float) -> TaskRow | None:
+        """Take (or keep) the row's lease if it is free, ours, expired, or held by a dead process on this host.
+
+        Returns the row when the lease is ours, None otherwise.
+        """
+
+        def body(conn: sqlite3.Connection) -> TaskRow | None:
+            current = _row(conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM tasks WHERE task_id = ?",
+                                        (task_id,)).fetchone())
+            if current is None:
+                return None
+            now = self.now()
+            holder = current.lease_owner
+            if holder not in (None, owner) and (current.lease_expires or 0) > now and owner_alive(holder):
+                return None
+            conn.execute("UPDATE tasks SET lease_owner = ?, lease_expires = ? WHERE task_id = ?",
+                         (owner, now + ttl, task_id))
+            return replace(current, lease_owner=owner, lease_expires=now + ttl)
+
+        return await self._run(lambda c: self._tx(c, lambda: body(c)), write=True)
+
+    async def renew(self, owner: str, ttl: float) -> int:
+        """Extend every lease `owner` holds (one write for all of a process's pollers)."""
+        sql = "UPDATE tasks SET lease_expires = ? WHERE lease_owner = ?"
+        return await self._run(lambda c: self._tx(c, lambda: c.execute(sql, (self.now() + ttl, owner)).rowcount),
+                               write=True)
+
+    async def release(self, owner: str, task_id: str | None = None) -> None:
+        """Give up one lease, or all of `owner`'s (shutdown)."""
+        if task_id is None:
+            sql, args = "UPDATE tasks SET lease_owner = NULL, lease_expires = NULL WHERE lease_owner = ?", (owner,)
+        else:
+            sql = "UPDATE tasks SET lease_owner = NULL, lease_expires = NULL WHERE task_id = ? AND lease_owner = ?"
+            args = (task_id, owner)
+        await self._run(lambda c: self._tx(c, lambda: c.execute(sql, args)), write=True)
+
+
+def lease_is_live(row: TaskRow, now: float) -> bool:
+    """Someone (maybe us) is working on the row right now."""
+    return row.lease_owner is not None and (row.lease_expires or 0) > now and owner_alive(row.lease_owner)
+
+
+def new_task_id() -> str:
+    return "vg_" + secrets.token_hex(16)  # 128 random bits: a handle nobody can guess
+
+
+def canonical_json(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+_SECRET_NAME = re.compile(r"(?i)(^|[_-])(api[_-]?key|token|secret|password|authorization)$")
+
+
+def describe_request(provider_id: str, request: VideoRequest) -> tuple[str, str]:
+    """(fingerprint, JSON to store) for a request. Inline images become a digest; secret-looking options are dropped.
+
+    The fingerprint covers everything the gateway would see, so identical requests (and only those) collide.
+    """
+    def walk(value: Any) -> Any:
+        if isinstance(value, str) and value.startswith("data:"):
+            head = value[5:].split(",", 1)[0]
+            return f"data:{head};sha256={hashlib.sha256(value.encode()).hexdigest()};bytes={len(value)}"
+        if isinstance(value, dict):
+            return {k: walk(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        return value
+
+    data = {"provider": provider_id, "request": walk(request.model_dump(mode="json"))}
+    fingerprint = hashlib.sha256(canonical_json(data).encode()).hexdigest()
+    options = data["request"].get("options") or {}
+    data["request"]["options"] = {k: "[redacted]" if _SECRET_NAME.search(str(k)) else v for k, v in options.items()}
+    return fingerprint, canonical_json(data)

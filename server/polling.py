@@ -1,0 +1,329 @@
+"""Polling upstream tasks: the adaptive schedule, retry backoff, the engine's timing knobs, and the Poller that
+checks a task while holding its lease, records what it learns and downloads the finished video.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from providers.base import Provider, TaskSnapshot, TaskStatus
+from server.ledger import Ledger, TaskRow
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER_CAP = 60.0  # seconds: a gateway's Retry-After or poll hint is honoured up to this
+_HEADER_SAFE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Every delay the engine uses. Defaults suit real gateways; tests and benchmarks shrink them."""
+
+    poll_min: float = 2.0
+    poll_max: float = 15.0
+    submit_budget: float = 60.0  # how long pre-send submit failures (connect errors, 429/503) are retried
+    retry_base: float = 0.5  # first submit-retry delay; doubles per attempt
+    retry_cap: float = 8.0  # largest backoff step without a Retry-After
+    retry_after_cap: float = RETRY_AFTER_CAP
+    poll_deadline: float = 1800.0  # stop polling this long after creation or the last question about the task
+    lease_ttl: float = 30.0  # a lease not renewed for this long may be taken over by another process
+    follow_interval: float = 1.0  # how often a process re-reads a task another process is polling
+    warn_after: int = 3  # consecutive failed polls before the task carries a warning
+    shutdown_grace: float = 3.0  # on close, how long an in-flight submit may finish before it is interrupted
+
+    @classmethod
+    def from_settings(cls, settings: object, **overrides: float) -> Timing:
+        poll_min = float(getattr(settings, "poll_min_interval", cls.poll_min))
+        poll_max = max(poll_min, float(getattr(settings, "poll_max_interval", cls.poll_max)))
+        wait = float(getattr(settings, "default_wait", 40.0))
+        base = dict(poll_min=poll_min, poll_max=poll_max, submit_budget=max(wait, 60.0),
+                    follow_interval=min(1.0, max(0.05, poll_min)))
+        return cls(**{**base, **overrides})
+
+
+def backoff(attempt: int, *, base: float, cap: float, retry_after: float | None = None,
+            retry_after_cap: float = RETRY_AFTER_CAP, rng: random.Random | None = None) -> float:
+    """Jittered exponential delay (75-100 % of min(base*2^attempt, cap)), never shorter than a capped Retry-After."""
+    rng = rng or random
+    delay = min(base * 2**attempt, cap) * (1 - 0.25 * rng.random())
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, retry_after_cap))
+    return delay
+
+
+class PollSchedule:
+    """The delay before the next status check of one task.
+
+    Without progress: short at first, growing x1.5 (jittered) to a plateau of 2/3 of the max interval, and to the
+    max once the job has run long. With progress: estimate the rate and ask just after the predicted completion
+    (bounded by the max interval), which is what beats fixed-interval pollers on both request count and lag.
+    """
+
+    GROWTH = 1.5
+    PLATEAU = 0.7  # of the max interval, while the job is young
+    STEADY_STRIDE = 2.0  # x the max interval, when consecutive progress readings agree on the end time
+
+    def __init__(self, timing: Timing, *, started: float, rng: random.Random | None = None) -> None:
+        self.t = timing
+        self.started = started  # monotonic time the job was submitted (estimated for resumed tasks)
+        self.rng = rng or random.Random()
+        self.steps = 0  # checks without usable progress
+        self.misses = 0  # predictions that came too early, or progress that did not move
+        self.failures = 0
+        self.anchor: tuple[float, int] | None = None  # (time, progress) the rate is measured from
+        self.last: tuple[float, int] | None = None
+        self.eta: float | None = None  # predicted end time from the last check
+
+    def after_success(self, now: float, status: TaskStatus, progress: int | None,
+                      poll_after: float | None = None) -> float:
+        self.failures = 0
+        delay = self._predict(now, progress)
+        if delay is None:
+            delay = self._grow(now)
+        if poll_after:
+            delay = max(delay, min(poll_after, self.t.retry_after_cap))
+        return delay
+
+    def after_failure(self, retry_after: float | None = None) -> float:
+        """A failed check (timeout, 5xx, 429): back off from the min interval, honouring a capped Retry-After."""
+        self.failures += 1
+        return backoff(self.failures - 1, base=self.t.poll_min, cap=self.t.poll_max, retry_after=retry_after,
+                       retry_after_cap=self.t.retry_after_cap, rng=self.rng)
+
+    def _grow(self, now: float) -> float:
+        plateau = self.t.poll_max * (1 if now - self.started > 16 * self.t.poll_max else self.PLATEAU)
+        delay = min(self.t.poll_min * self.GROWTH**self.steps, plateau) * self.rng.uniform(0.9, 1.1)
+        self.steps += 1
+        return self._clamp(delay)
+
+    def _predict(self, now: float, progress: int | None) -> float | None:
+        if progress is None:
+            return None
+        if progress == 0:  # not started yet: the rate is measured from the last time it was still at zero
+            self.anchor = self.last = (now, 0)
+            self.eta = None
+            return None
+        if self.anchor is None:  # first sight is already under way (a resumed task): assume it started at submit
+            self.anchor = (self.started, 0)
+        # A stalled percentage (parked at 99 %, say) or an early guess must not turn into hammering the gateway.
+        self.misses = self.misses + 1 if self.last is not None and progress <= self.last[1] else 0
+        self.last = (now, progress)
+        a_time, a_progress = self.anchor
+        if progress >= 100:  # done computing, not yet reported done: it is a matter of moments
+            return self._clamp(self.t.poll_min * self.GROWTH**self.misses)
+        if progress <= a_progress or now <= a_time:
+            return None
+        remaining = (100 - progress) * (now - a_time) / (progress - a_progress)
+        eta, previous = now + remaining, self.eta
+        self.eta = eta
+        # Two checks that agree on the end time earn a longer stride: fewer requests, same lag.
+        steady = previous is not None and abs(eta - previous) <= max(0.05 * remaining, self.t.poll_min)
+        delay = remaining * 1.02 + 0.1 * self.t.poll_min  # land just after the predicted end
+        delay = max(delay, self.t.poll_min * self.GROWTH**self.misses)
+        return min(max(delay, self.t.poll_min), self.t.poll_max * (self.STEADY_STRIDE if steady else 1))
+
+    def _clamp(self, delay: float) -> float:
+        return min(max(delay, self.t.poll_min), self.t.poll_max)
+
+
+# --- the poller ----------------------------------------------------------------------------------------------------
+
+Publish = Callable[[TaskRow], None]
+Downloader = Callable[..., Awaitable[Path]]
+_FAILURE_NOTE = {
+    TaskStatus.FAILED: "Nothing more will happen to this job; change the request if needed and submit again.",
+    TaskStatus.CANCELLED: "The job was cancelled on the gateway; submit again if it is still wanted.",
+}
+
+
+def upstream_key(idempotency_key: str | None, task_id: str) -> str:
+    """The Idempotency-Key sent to the gateway: the agent's key when it is a safe header token, else a digest of it."""
+    if idempotency_key is None:
+        return task_id
+    if _HEADER_SAFE.fullmatch(idempotency_key):
+        return idempotency_key
+    return "vgk_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
+
+
+def snapshot_changes(row: TaskRow, snap: TaskSnapshot) -> dict[str, Any]:
+    """Ledger columns for what the gateway just said about the task."""
+    status = snap.status
+    progress = 100 if status is TaskStatus.SUCCEEDED else snap.progress
+    if status.value == row.state and row.progress is not None:
+        progress = row.progress if progress is None else max(progress, row.progress)  # no going backwards
+    changes: dict[str, Any] = {"state": status.value, "progress": progress, "warning": None, "poll_failures": 0,
+                               "error_code": None, "error_message": None}
+    if snap.upstream_id and not row.upstream_task_id:
+        changes["upstream_task_id"] = snap.upstream_id
+    if snap.video_url:
+        changes["video_url"] = snap.video_url
+    if snap.expires_at is not None:
+        changes["expires_at"] = snap.expires_at.timestamp()
+    if status in _FAILURE_NOTE:
+        said = f": {snap.error_message}" if snap.error_message else ""
+        changes["error_code"] = snap.error_code or status.value
+        changes["error_message"] = f"The gateway reports the job {status.value}{said}. {_FAILURE_NOTE[status]}"
+    elif status is TaskStatus.UNKNOWN:
+        changes["error_code"] = "upstream_unknown"
+        changes["error_message"] = ("The gateway reports a status this server does not recognise; it is still being "
+                                    "checked. Call get_video_task again later.")
+    if status is TaskStatus.SUCCEEDED and row.download and row.download_state is None:
+        changes["download_state"] = "pending"
+    return changes
+
+
+def _brief(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= 200 else text[:199] + "…"
+
+
+class Poller:
+    """Checks upstream tasks while holding their lease, records what it learns, and downloads finished videos."""
+
+    def __init__(self, ledger: Ledger, owner: str, timing: Timing, *, client: Any, download: DownloadPlace,
+                 downloader: Downloader, rng: random.Random) -> None:
+        self.ledger, self.owner, self.t = ledger, owner, timing
+        self.client, self.place, self.downloader, self.rng = client, download, downloader, rng
+        self.check_timeout = 120.0  # an adapter that never answers must not freeze the task
+
+    async def run(self, row: TaskRow, provider: Provider, publish: Publish, deadline: Callable[[], float]) -> TaskRow:
+        """Poll until the task settles, the deadline passes, or the lease is lost; return the last row seen."""
+        if row.terminal:
+            return await self.download(row, provider, publish) if row.download_state == "pending" else row
+        clock = time.monotonic
+        sched = PollSchedule(self.t, started=clock() - max(0.0, self.ledger.now() - row.created_at), rng=self.rng)
+        fresh = self.ledger.now() - row.updated_at < self.t.poll_min  # just submitted: no need to ask at once
+        delay = sched.after_success(clock(), TaskStatus(row.state), row.progress) if fresh else 0.0
+        failures = 0
+        while True:
+            left = deadline() - self.ledger.now()
+            if left <= delay:
+                await anyio.sleep(max(0.0, left))
+                if deadline() <= self.ledger.now():  # nobody extended it meanwhile
+                    return await self._give_up(row, publish)
+                continue
+            await anyio.sleep(delay)
+            try:
+                with anyio.fail_after(self.check_timeout):
+                    snap = await self._check(row, provider)
+            except Exception as exc:  # transport, 5xx, 429, a confused adapter: never a failed task
+                failures += 1
+                delay = sched.after_failure(getattr(exc, "retry_after", None))
+                if failures >= self.t.warn_after:
+                    warning = f"The last {failures} status checks failed ({_brief(exc)}); still trying."
+                    new = await self.ledger.update(row.task_id, owner=self.owner, warning=warning,
+                                                   poll_failures=failures)
+                    if new is None:
+                        return row
+                    row = new
+                    publish(row)
+                continue
+            failures = 0
+            if snap is None:  # a lookup by idempotency key found nothing (yet)
+                delay = sched.after_success(clock(), TaskStatus.UNKNOWN, None)
+                continue
+            new = await self.ledger.update(row.task_id, owner=self.owner, **snapshot_changes(row, snap))
+            if new is None:
+                return row  # another process took the task over
+            row = new
+            publish(row)
+            if row.terminal:
+                return await self.download(row, provider, publish) if row.download_state == "pending" else row
+            delay = sched.after_success(clock(), snap.status, snap.progress, snap.poll_after)
+
+    async def _check(self, row: TaskRow, provider: Provider) -> TaskSnapshot | None:
+        if row.upstream_task_id:
+            return await provider.get(row.upstream_task_id)
+        return await provider.find(upstream_key(row.idempotency_key, row.task_id))  # type: ignore[attr-defined]
+
+    async def _give_up(self, row: TaskRow, publish: Publish) -> TaskRow:
+        if not row.upstream_task_id:
+            return row  # keep the submit's own explanation
+        seen = row.state + (f" {row.progress}%" if row.progress is not None else "")
+        message = (f"Stopped checking after {self.t.poll_deadline / 60:.0f} min without a final answer (last seen: "
+                   f"{seen}). The job may still finish: call get_video_task to check again.")
+        new = await self.ledger.update(row.task_id, owner=self.owner, state=TaskStatus.UNKNOWN.value,
+                                       error_code="poll_timeout", error_message=message)
+        if new is not None:
+            publish(new)
+        return new or row
+
+    # -- downloads --------------------------------------------------------------------------------------------------
+    async def download(self, row: TaskRow, provider: Provider, publish: Publish) -> TaskRow:
+        """Save the finished video; a failure becomes a warning (the video_url still works), never a failed task."""
+        try:
+            row, path, problem = await self._fetch(row, provider, publish)
+        except Exception as exc:  # a bug below must not leave the task "downloading" forever
+            log.exception("download of %s failed", row.task_id)
+            path, problem = None, _brief(exc)
+        if path is not None:
+            changes: dict[str, Any] = {"download_state": "done", "local_path": str(path)}
+        else:
+            changes = {"download_state": "failed", "warning": f"The video could not be saved locally ({problem}); "
+                       "download it from video_url before the link expires."}
+        new = await self.ledger.update(row.task_id, owner=self.owner, detail=f"download {changes['download_state']}",
+                                       **changes)
+        if new is not None:
+            publish(new)
+        return new or row
+
+    async def _fetch(self, row: TaskRow, provider: Provider, publish: Publish) -> tuple[TaskRow, Path | None, str]:
+        from server.media import MediaError
+
+        problem = "the gateway gave no video URL"
+        content_request = getattr(provider, "content_request", None)
+        proxy = content_request(row.upstream_task_id) if content_request and row.upstream_task_id else None
+        if proxy is not None:  # the gateway's own content route: trusted host, authenticated, does not expire
+            try:
+                return row, await self._save(row, *proxy), ""
+            except MediaError as exc:
+                problem = str(exc)
+        for refresh in range(3):
+            if row.video_url:
+                try:
+                    return row, await self._save(row, row.video_url, None), ""
+                except MediaError as exc:
+                    problem = str(exc)
+                    if not exc.expired:
+                        break
+            if refresh == 2 or not row.upstream_task_id:
+                break
+            try:  # an expired link: ask the gateway about the same task again (never regenerate)
+                snap = await provider.get(row.upstream_task_id)
+            except Exception as exc:
+                return row, None, f"{problem}; asking for a fresh link failed: {_brief(exc)}"
+            fresh = {"video_url": snap.video_url or row.video_url}
+            if snap.expires_at is not None:
+                fresh["expires_at"] = snap.expires_at.timestamp()
+            new = await self.ledger.update(row.task_id, owner=self.owner, **fresh)
+            if new is None:
+                break
+            row = new
+            publish(row)
+        return row, None, problem
+
+    async def _save(self, row: TaskRow, url: str, headers: dict[str, str] | None) -> Path:
+        p = self.place
+        return await self.downloader(self.client, url, dest_dir=p.dest_dir, stem=row.task_id, headers=headers,
+                                     max_bytes=p.max_bytes, allow_private=p.allow_private,
+                                     trusted_hosts=p.trusted_hosts)
+
+
+@dataclass(frozen=True)
+class DownloadPlace:
+    """Where and how finished videos are saved (from settings)."""
+
+    dest_dir: Path
+    max_bytes: int
+    allow_private: bool
+    trusted_hosts: frozenset[str]

@@ -1,0 +1,211 @@
+"""The ledger on its own: schema, durability settings, dedupe in one transaction, events, leases, busy handling."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import replace
+
+import anyio
+import pytest
+from engine_stubs import request
+
+from server.ledger import (
+    SCHEMA_VERSION, SUBMITTING, Ledger, LedgerError, TaskRow, describe_request, lease_is_live, new_task_id,
+    owner_alive, process_owner,
+)
+
+pytestmark = pytest.mark.anyio
+
+
+def make_row(**kw) -> TaskRow:
+    now = time.time()
+    fingerprint, request_json = describe_request("stub", request(kw.pop("prompt", "p")))
+    values = dict(task_id=new_task_id(), provider="stub", model="stub/stub-1", fingerprint=fingerprint,
+                  request_json=request_json, idempotency_key=None, state=SUBMITTING, progress=None, video_url=None,
+                  local_path=None, expires_at=None, error_code=None, error_message=None, upstream_task_id=None,
+                  download=True, download_state=None, sandbox=False, lease_owner=None, lease_expires=None,
+                  warning=None, poll_failures=0, created_at=now, updated_at=now)
+    values.update(kw)
+    return TaskRow(**values)
+
+
+def dead_owner() -> str:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return process_owner().rsplit(":", 2)[0] + f":{proc.pid}:dead"
+
+
+async def test_opened_lazily_with_wal_full_sync_and_a_schema_version(tmp_path):
+    path = tmp_path / "deep" / "tasks.sqlite3"
+    ledger = Ledger(path)
+    assert not path.exists()  # nothing happens before the first use
+    assert await ledger.get("vg_nope") is None
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert ledger._conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    ledger.close()
+
+
+async def test_a_ledger_from_a_newer_version_is_refused_clearly(tmp_path):
+    path = tmp_path / "tasks.sqlite3"
+    sqlite3.connect(path).execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(LedgerError, match="newer"):
+        await Ledger(path).get("x")
+
+
+async def test_create_dedupes_by_key_and_by_recent_fingerprint(tmp_path):
+    ledger = Ledger(tmp_path / "t.db")
+    a, reused = await ledger.create(make_row(idempotency_key="k"), dedupe_window=60)
+    assert not reused
+    b, reused = await ledger.create(make_row(idempotency_key="k", prompt="other"), dedupe_window=60)
+    assert reused and b.task_id == a.task_id
+    c, reused = await ledger.create(make_row(), dedupe_window=60)
+    assert reused and c.task_id == a.task_id  # same fingerprint, recent, not failed
+    await ledger.update(a.task_id, state="failed", error_code="x", error_message="y")
+    d, reused = await ledger.create(make_row(), dedupe_window=60)
+    assert not reused
+    e, reused = await ledger.create(make_row(created_at=time.time() + 120), dedupe_window=60)
+    assert not reused and e.task_id != d.task_id
+    ledger.close()
+
+
+async def test_one_key_from_many_connections_makes_one_row(tmp_path):
+    ledgers = [Ledger(tmp_path / "t.db") for _ in range(8)]
+    results = []
+
+    async def one(ledger):
+        results.append(await ledger.create(make_row(idempotency_key="same"), dedupe_window=0))
+
+    async with anyio.create_task_group() as tg:
+        for ledger in ledgers:
+            tg.start_soon(one, ledger)
+    assert len({r.task_id for r, _ in results}) == 1 and sum(not reused for _, reused in results) == 1
+    for ledger in ledgers:
+        ledger.close()
+
+
+async def test_updates_record_events_and_skip_no_op_writes(tmp_path):
+    ledger = Ledger(tmp_path / "t.db")
+    row, _ = await ledger.create(make_row(), dedupe_window=0)
+    queued = await ledger.update(row.task_id, state="queued", upstream_task_id="up1")
+    same = await ledger.update(row.task_id, state="queued")
+    assert same.updated_at == queued.updated_at  # nothing changed, nothing written
+    await ledger.update(row.task_id, state="running", progress=10)
+    await ledger.update(row.task_id, progress=20)
+    await ledger.update(row.task_id, state="succeeded", progress=100)
+    events = await ledger.events(row.task_id)
+    assert [e["state"] for e in events] == ["submitting", "queued", "running", "succeeded"]
+    with pytest.raises(ValueError):
+        await ledger.update(row.task_id, idempotency_key="evil")
+    ledger.close()
+
+
+async def test_upstream_id_is_unique_per_provider(tmp_path):
+    ledger = Ledger(tmp_path / "t.db")
+    a, _ = await ledger.create(make_row(), dedupe_window=0)
+    b, _ = await ledger.create(make_row(prompt="b"), dedupe_window=0)
+    await ledger.update(a.task_id, upstream_task_id="up1", state="queued")
+    with pytest.raises(sqlite3.IntegrityError):
+        await ledger.update(b.task_id, upstream_task_id="up1", state="queued")
+    ledger.close()
+
+
+async def test_leases_exclude_live_owners_and_expire(tmp_path):
+    clock = [1000.0]
+    ledger = Ledger(tmp_path / "t.db", now=lambda: clock[0])
+    row, _ = await ledger.create(make_row(created_at=1000.0, updated_at=1000.0), dedupe_window=0)
+    me, other = process_owner(), "elsewhere:1:abc"  # another host: assumed alive
+    assert await ledger.acquire(row.task_id, me, ttl=10) is not None
+    assert await ledger.acquire(row.task_id, other, ttl=10) is None
+    assert await ledger.update(row.task_id, owner=other, state="queued") is None  # a stale writer is refused
+    assert (await ledger.update(row.task_id, owner=me, state="queued")).state == "queued"
+    clock[0] += 8
+    assert await ledger.renew(me, ttl=10) == 1
+    clock[0] += 8
+    assert await ledger.acquire(row.task_id, other, ttl=10) is None  # renewed: still mine
+    clock[0] += 11
+    assert await ledger.acquire(row.task_id, other, ttl=10) is not None  # expired: taken over
+    await ledger.release(other, row.task_id)
+    assert (await ledger.get(row.task_id)).lease_owner is None
+    ledger.close()
+
+
+async def test_a_dead_processes_lease_is_free_at_once(tmp_path):
+    ledger = Ledger(tmp_path / "t.db")
+    row, _ = await ledger.create(make_row(lease_owner=dead_owner(), lease_expires=time.time() + 3600),
+                                 dedupe_window=0)
+    assert not lease_is_live(row, time.time())
+    assert await ledger.acquire(row.task_id, process_owner(), ttl=10) is not None
+    assert owner_alive(process_owner()) and owner_alive("otherhost:1:x")
+    ledger.close()
+
+
+async def test_busy_database_is_waited_out_never_raised(tmp_path):
+    path = tmp_path / "t.db"
+    ledger = Ledger(path, busy_timeout=0.05)  # SQLite gives up quickly; the ledger's own retry must carry on
+    row, _ = await ledger.create(make_row(), dedupe_window=0)
+    locked, release = threading.Event(), threading.Event()
+
+    def hog():
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute("BEGIN EXCLUSIVE")
+        locked.set()
+        release.wait(5)
+        conn.execute("COMMIT")
+        conn.close()
+
+    thread = threading.Thread(target=hog)
+    thread.start()
+    locked.wait(5)
+    threading.Timer(0.5, release.set).start()
+    before = time.monotonic()
+    updated = await ledger.update(row.task_id, state="queued")
+    assert updated.state == "queued" and time.monotonic() - before >= 0.4
+    thread.join()
+    ledger.close()
+
+
+async def test_busy_beyond_patience_is_a_plain_ledger_error(tmp_path):
+    path = tmp_path / "t.db"
+    ledger = Ledger(path, busy_timeout=0.01, busy_patience=0.2)
+    await ledger.get("x")
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("BEGIN EXCLUSIVE")
+    with pytest.raises(LedgerError, match="busy"):
+        await ledger.create(make_row(), dedupe_window=0)
+    conn.execute("ROLLBACK")
+    ledger.close()
+
+
+def test_request_description_digests_images_and_drops_secrets():
+    big = "data:image/png;base64," + "QUJD" * 50_000
+    fp1, stored = describe_request("stub", request(first_frame={"url": big}, options={"api_key": "sk-1", "x": 1}))
+    fp2, _ = describe_request("stub", request(first_frame={"url": big[:-4] + "QUJE"}, options={"api_key": "sk-1",
+                                                                                             "x": 1}))
+    fp3, _ = describe_request("stub", request(first_frame={"url": big}, options={"api_key": "sk-1", "x": 1}))
+    assert fp1 == fp3 and fp1 != fp2  # identical requests (only those) share a fingerprint
+    assert len(stored) < 1000 and "QUJD" not in stored and "sha256=" in stored
+    assert "sk-1" not in stored and '"x":1' in stored
+    assert describe_request("other", request())[0] != describe_request("stub", request())[0]
+
+
+def test_task_ids_are_random_and_well_formed():
+    ids = {new_task_id() for _ in range(1000)}
+    assert len(ids) == 1000 and all(len(i) == 35 and i.startswith("vg_") for i in ids)
+    int(next(iter(ids))[3:], 16)
+
+
+def test_rows_convert_to_public_tasks():
+    row = make_row()
+    task = row.to_task()
+    assert task.status.value == "unknown" and task.error.code == "submitting"
+    done = replace(row, state="succeeded", progress=100, video_url="https://x/y.mp4").to_task()
+    assert done.error is None and done.status.value == "succeeded"
+    assert os.environ.get("NO_SUCH_THING") is None

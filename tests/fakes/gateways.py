@@ -1,0 +1,451 @@
+"""Fake video gateways for all five wire protocols, as in-process ASGI apps (reusable by every test).
+
+One configurable class, `FakeGateway`, speaks either the new-api dialect (OrcaRouter, OmniRouters, OctopusX,
+InfinityBlue) or apimodels.app's; `fake_for(provider_id)` returns one set up with that gateway's documented shapes.
+
+Import it as `from fakes.gateways import FakeGateway, Timeline, fake_for` (tests/conftest.py puts tests/ on sys.path).
+
+Quick use:
+    gw = fake_for("orcarouter", api_key="sk-test")           # or FakeGateway("newapi", generations_shape="A")
+    async with gw.client() as client:                        # httpx2.AsyncClient routed to the fake in-process
+        p = OrcaRouter(client, base_url=gw.base_url, api_key=SecretStr("sk-test"))
+    gw.requests[-1].json                                      # the exact body the adapter sent
+    gw.script(Timeline(seconds=2, fail="boom"))               # the next task takes 2 s and fails
+    gw.inject(429, route="submit", retry_after=3)             # the next submit gets a 429 with Retry-After: 3
+    gw.advance(5)                                             # move the fake clock (no real sleeping needed)
+    with gw.serve() as base_url: ...                          # the same app on a real loopback port (uvicorn)
+Mount it on a shared client instead: httpx2.AsyncClient(mounts={gw.base_url: gw.transport()}).
+
+Shapes (new-api dialect):
+    submit_shape       "openai" {id,task_id,object,model,status,progress,created_at} | "task_id" {task_id} only
+                       (OctopusX Seedance) | "queued" {task_id,status} (InfinityBlue)
+    generations_shape  GET /v1/video/generations/{id}: "A" wrapped UPPERCASE + result_url | "A_legacy" URL in
+                       fail_reason | "A_kling" URL only in data.data.task_result | "A_ark" URL only in
+                       data.data.content | "simple" {code,data:{status lowercase,url}} | "flat" InfinityBlue's
+                       unwrapped {task_id,status,url,...} | "missing" (404)
+    videos_shape       GET /v1/videos/{id}: "B" OpenAI video object, metadata.url | "octopusx" B + top-level
+                       video_url, status "processing", expires_at | "not_implemented" (501) | "missing" (404)
+Every result URL points at the fake itself (`/files/{id}.mp4`), as does `/v1/videos/{id}/content`; both serve
+`content` (by default the package's small sample MP4).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any, Literal
+from urllib.parse import parse_qs
+
+import anyio
+import httpx2
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+Dialect = Literal["newapi", "apimodels"]
+Route = Literal["submit", "poll", "content", "models", "any"]
+
+
+def sample_mp4() -> bytes:
+    return resources.files("providers.assets").joinpath("sample.mp4").read_bytes()
+
+
+@dataclass
+class Recorded:
+    """One request as the fake received it."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]  # lower-case names
+    json: Any  # parsed body, or None
+    route: str  # submit | poll | content | models | file | other
+
+
+@dataclass
+class Timeline:
+    """How one task behaves, on the fake's clock: queued for `queued` s, running until `seconds`, then the end."""
+
+    seconds: float = 0.0
+    queued: float = 0.0
+    progress: bool = True  # report progress while running (False: the field is absent)
+    fail: str | None = None  # failure reason; None = succeed
+    cancel: bool = False  # end as cancelled (new-api: FAILURE with a reason mentioning cancel)
+
+
+@dataclass
+class Injected:
+    status: int
+    route: Route
+    times: int
+    retry_after: str | None
+    message: str
+    in_body: bool  # apimodels: HTTP 200 with {"code": status}
+    echo_key: bool  # put the received Authorization header in the message (redaction tests)
+    raw: bytes | None  # answer with these bytes (text/html) instead of a JSON error body
+
+
+@dataclass
+class FakeTask:
+    id: str
+    model: str
+    body: Any
+    created: float  # fake clock, seconds
+    timeline: Timeline
+
+    def state(self, now: float) -> tuple[str, int | None]:
+        """("queued"|"running"|"succeeded"|"failed"|"cancelled", progress or None)."""
+        t, elapsed = self.timeline, now - self.created
+        if elapsed >= t.seconds:
+            return ("cancelled" if t.cancel else "failed" if t.fail else "succeeded"), 100
+        if elapsed < t.queued:
+            return "queued", 0 if t.progress else None
+        span = max(t.seconds - t.queued, 1e-9)
+        return "running", (max(1, min(99, int(100 * (elapsed - t.queued) / span))) if t.progress else None)
+
+
+_A = {"queued": "QUEUED", "running": "IN_PROGRESS", "succeeded": "SUCCESS", "failed": "FAILURE",
+      "cancelled": "FAILURE"}
+_B = {"queued": "queued", "running": "in_progress", "succeeded": "completed", "failed": "failed",
+      "cancelled": "cancelled"}
+_SIMPLE = {"queued": "queued", "running": "processing", "succeeded": "succeeded", "failed": "failed",
+           "cancelled": "failed"}
+_FLAT = {"queued": "queued", "running": "in_progress", "succeeded": "completed", "failed": "failed",
+         "cancelled": "failed"}
+_APIMODELS = {"queued": "pending", "running": "processing", "succeeded": "completed", "failed": "failed",
+              "cancelled": "failed"}
+
+
+class FakeGateway:
+    """A scripted in-process gateway (an ASGI app). All attributes may be changed between requests."""
+
+    def __init__(
+        self,
+        dialect: Dialect = "newapi",
+        *,
+        name: str = "gateway",
+        api_key: str | None = None,
+        submit_shape: str = "openai",
+        generations_shape: str = "A",
+        videos_shape: str = "B",
+        timeline: Timeline | None = None,
+        content: bytes | None = None,
+        delay: float = 0.0,
+    ) -> None:
+        self.dialect = dialect
+        self.base_url = f"http://{name}.fake.test"
+        self.api_key = api_key  # when set, any other Authorization gets 401
+        self.submit_shape = submit_shape
+        self.generations_shape = generations_shape
+        self.videos_shape = videos_shape
+        self.timeline = timeline or Timeline()  # default for tasks with no scripted timeline
+        self.content = content if content is not None else sample_mp4()
+        self.delay = delay  # seconds before every answer (timeout tests)
+        self.requests: list[Recorded] = []
+        self.tasks: dict[str, FakeTask] = {}
+        self.models: list[dict[str, Any]] = [
+            {"id": "fake-video-1", "object": "model", "owned_by": "fake", "supported_endpoint_types": ["openai-video"]},
+            {"id": "fake-video-2", "object": "model", "architecture": {"output_modalities": ["video"]}},
+            {"id": "gpt-4o-mini", "object": "model", "supported_endpoint_types": ["openai"]},
+        ]
+        self._script: list[Timeline] = []
+        self._injected: list[Injected] = []
+        self._offset = 0.0
+
+    # ---- test API ---------------------------------------------------------------------------------------------
+    @property
+    def created(self) -> int:
+        """How many tasks were created (paid jobs, on a real gateway)."""
+        return len(self.tasks)
+
+    @property
+    def submits(self) -> list[Recorded]:
+        return [r for r in self.requests if r.route == "submit"]
+
+    @property
+    def last_body(self) -> Any:
+        return self.submits[-1].json if self.submits else None
+
+    def script(self, *timelines: Timeline) -> None:
+        """The next tasks take these timelines, in order; later ones take `self.timeline`."""
+        self._script.extend(timelines)
+
+    def inject(
+        self,
+        status: int,
+        *,
+        route: Route = "any",
+        times: int = 1,
+        retry_after: float | str | None = None,
+        message: str | None = None,
+        in_body: bool = False,
+        echo_key: bool = False,
+        raw: bytes | None = None,
+    ) -> None:
+        """Answer the next `times` matching requests with this error instead (before any task is created).
+
+        `raw` sends those bytes as text/html with `status` (a proxy's error page; 200 + raw = a non-JSON success).
+        """
+        self._injected.append(Injected(status, route, times, None if retry_after is None else str(retry_after),
+                                       message or f"injected error {status}", in_body, echo_key, raw))
+
+    def advance(self, seconds: float) -> None:
+        self._offset += seconds
+
+    def now(self) -> float:
+        return time.time() + self._offset
+
+    def transport(self) -> httpx2.ASGITransport:
+        return httpx2.ASGITransport(app=self)
+
+    def client(self, **kwargs: Any) -> httpx2.AsyncClient:
+        return httpx2.AsyncClient(mounts={self.base_url: self.transport()}, **kwargs)
+
+    @contextmanager
+    def serve(self) -> Iterator[str]:
+        with serve_on_loopback(self) as url:
+            yield url
+
+    def finish(self, task_id: str) -> None:
+        """Make a task end now (whatever its timeline says)."""
+        task = self.tasks[task_id]
+        task.created = self.now() - task.timeline.seconds
+
+    # ---- ASGI -------------------------------------------------------------------------------------------------
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        request = Request(scope, receive)
+        raw = await request.body()
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        path = request.url.path
+        route = self._route(request.method, path)
+        self.requests.append(Recorded(
+            request.method, path, {k: v[-1] for k, v in parse_qs(request.url.query).items()},
+            {k.lower(): v for k, v in request.headers.items()}, body, route,
+        ))
+        if self.delay:
+            await anyio.sleep(self.delay)
+        response = self._dispatch(request, route, path, body)
+        await response(scope, receive, send)
+
+    def _route(self, method: str, path: str) -> str:
+        if path.startswith("/files/"):
+            return "file"
+        if path.endswith("/content"):
+            return "content"
+        if path.endswith("/models"):
+            return "models"
+        if method == "POST":
+            return "submit"
+        return "poll" if method == "GET" else "other"
+
+    def _base(self, request: Request) -> str:
+        return f"{request.url.scheme}://{request.headers.get('host', request.url.netloc)}"
+
+    def _dispatch(self, request: Request, route: str, path: str, body: Any) -> Response:
+        injected = self._take_injection(route)
+        if injected is not None:
+            return self._injected_error(injected, request)
+        if self.api_key and request.headers.get("authorization") != f"Bearer {self.api_key}" and route != "file":
+            return self._error(401, "Invalid token (request id: fake)", "invalid_api_key")
+        if route == "file":
+            task = self.tasks.get(path.removeprefix("/files/").removesuffix(".mp4"))
+            return self._bytes(task)
+        if self.dialect == "apimodels":
+            return self._apimodels(request, route, path, body)
+        return self._newapi(request, route, path, body)
+
+    def _take_injection(self, route: str) -> Injected | None:
+        for item in self._injected:
+            if item.route in ("any", route):
+                item.times -= 1
+                if item.times <= 0:
+                    self._injected.remove(item)
+                return item
+        return None
+
+    def _injected_error(self, item: Injected, request: Request) -> Response:
+        message = item.message
+        if item.echo_key:
+            message += f" (you sent {request.headers.get('authorization', '')})"
+        headers = {"Retry-After": item.retry_after} if item.retry_after is not None else None
+        if item.raw is not None:
+            return Response(item.raw, item.status, headers=headers, media_type="text/html")
+        if self.dialect == "apimodels":
+            status = 200 if item.in_body else item.status
+            return JSONResponse({"code": item.status, "msg": message, "data": None}, status, headers=headers)
+        return self._error(item.status, message, f"fake_{item.status}", headers=headers)
+
+    def _error(self, status: int, message: str, code: str, headers: dict[str, str] | None = None) -> Response:
+        if self.dialect == "apimodels":
+            return JSONResponse({"code": status, "msg": message, "data": None}, status, headers=headers)
+        return JSONResponse({"error": {"message": message, "type": "fake_api_error", "code": code, "param": ""}},
+                            status, headers=headers)
+
+    def _create(self, body: Any) -> FakeTask:
+        model = body.get("model", "") if isinstance(body, dict) else ""
+        timeline = self._script.pop(0) if self._script else self.timeline
+        task = FakeTask(f"task_{secrets.token_hex(16)}", str(model), body, self.now(), timeline)
+        self.tasks[task.id] = task
+        return task
+
+    def _bytes(self, task: FakeTask | None) -> Response:
+        if task is None:
+            return self._error(404, "task not found", "task_not_exist")
+        if task.state(self.now())[0] != "succeeded":
+            return self._error(400, "task is not finished", "task_not_finished")
+        return Response(self.content, media_type="video/mp4", headers={"Cache-Control": "max-age=86400"})
+
+    # ---- new-api dialect --------------------------------------------------------------------------------------
+    def _newapi(self, request: Request, route: str, path: str, body: Any) -> Response:
+        if route == "models":
+            return JSONResponse({"object": "list", "data": self.models})
+        if route == "submit":
+            if not isinstance(body, dict) or not body.get("model"):
+                return self._error(400, "model is required", "invalid_request")
+            task = self._create(body)
+            if self.submit_shape == "task_id":
+                return JSONResponse({"task_id": task.id})
+            if self.submit_shape == "queued":
+                return JSONResponse({"task_id": task.id, "status": "queued"})
+            return JSONResponse({"id": task.id, "task_id": task.id, "object": "video", "model": task.model,
+                                 "status": "queued", "progress": 0, "created_at": int(task.created)})
+        task_id = path.rstrip("/").split("/")[-2 if route == "content" else -1]
+        task = self.tasks.get(task_id)
+        if route == "content":
+            return self._bytes(task)
+        if route != "poll":
+            return self._error(404, "no such route", "not_found")
+        generations = path.startswith(("/v1/video/generations/", "/v1/videos/generations/"))
+        shape = self.generations_shape if generations else self.videos_shape
+        if shape == "missing":
+            return self._error(404, "Invalid URL (GET)", "not_found")
+        if shape == "not_implemented":
+            return self._error(501, "not implemented for this channel", "not_implemented")
+        if task is None:  # new-api: an unknown task id is 400 task_not_exist [providers.md §1]
+            return JSONResponse({"code": "task_not_exist", "message": "task_not_exist", "data": None}, 400)
+        return JSONResponse(self._task_body(task, shape, self._base(request)))
+
+    def _task_body(self, task: FakeTask, shape: str, base: str) -> dict[str, Any]:
+        state, progress = task.state(self.now())
+        url = f"{base}/files/{task.id}.mp4" if state == "succeeded" else ""
+        reason = "task cancelled by user" if state == "cancelled" else (task.timeline.fail or "") if state == "failed" else ""
+        created, finished = int(task.created), int(task.created + task.timeline.seconds)
+        done = state in ("succeeded", "failed", "cancelled")
+        if shape.startswith("A"):
+            data: dict[str, Any] = {
+                "task_id": task.id, "status": _A[state], "fail_reason": reason, "result_url": url,
+                "submit_time": created, "start_time": created, "finish_time": finished if done else 0,
+                "action": "generate", "data": {},
+            }
+            if progress is not None:
+                data["progress"] = f"{progress}%"
+            if shape == "A_legacy":
+                data["result_url"], data["fail_reason"] = "", url or reason
+            elif shape == "A_kling":
+                data["result_url"] = ""
+                data["data"] = {"task_status": "succeed" if url else "processing",
+                                "task_result": {"videos": [{"id": "v1", "url": url, "duration": "5.1"}] if url else []}}
+            elif shape == "A_ark":
+                data["result_url"] = ""
+                data["data"] = {"id": "cgt-fake", "status": "succeeded" if url else "running",
+                                "content": {"video_url": url} if url else None}
+            return {"code": "success", "message": "", "data": data}
+        if shape in ("simple", "flat"):
+            table = _SIMPLE if shape == "simple" else _FLAT
+            flat: dict[str, Any] = {"task_id": task.id, "status": table[state], "url": url or None, "format": "mp4",
+                                    "metadata": {"duration": 5, "fps": 24, "width": 1280, "height": 720, "seed": 1},
+                                    "error": {"code": "cancelled" if state == "cancelled" else "generation_failed",
+                                              "message": reason} if reason else None}
+            if progress is not None:
+                flat["progress"] = progress
+            return {"code": "success", "data": flat} if shape == "simple" else flat
+        status = _B[state]
+        if shape == "octopusx" and status == "in_progress":
+            status = "processing"  # OctopusX documents "processing" [seed 002]
+        video: dict[str, Any] = {
+            "id": task.id, "task_id": task.id, "object": "video", "model": task.model, "status": status,
+            "created_at": created, "completed_at": finished if done else None, "seconds": "5",
+            "error": {"message": reason, "code": "cancelled" if state == "cancelled" else "failed"} if reason else None,
+            "metadata": {"url": url} if url else {},
+        }
+        if progress is not None:
+            video["progress"] = progress
+        if shape == "octopusx":
+            video["video_url"] = url or None
+            video["size"] = "1280x720"
+            video["expires_at"] = finished + 86400 if url else None
+        return video
+
+    # ---- apimodels.app dialect --------------------------------------------------------------------------------
+    def _apimodels(self, request: Request, route: str, path: str, body: Any) -> Response:
+        if path != "/api/v1/video/generations":
+            return self._error(404, "Not Found", "not_found")
+        if route == "submit":
+            if not isinstance(body, dict) or not body.get("model"):
+                return self._error(400, "model is required", "invalid_request")
+            task = self._create(body)
+            return JSONResponse({"code": 200, "msg": "success",
+                                 "data": {"taskId": task.id, "state": "pending", "model": f"kling-video/{task.model}"}})
+        task = self.tasks.get(request.query_params.get("task_id", ""))
+        if task is None:
+            return self._error(404, "Task not found", "not_found")
+        state, _ = task.state(self.now())
+        data: dict[str, Any] = {"taskId": task.id, "state": _APIMODELS[state], "model": f"kling-video/{task.model}",
+                                "createTime": int(task.created * 1000)}
+        if state == "succeeded":
+            data["resultUrls"] = [f"{self._base(request)}/files/{task.id}.mp4"]
+            data["completeTime"] = int((task.created + task.timeline.seconds) * 1000)
+        elif state in ("failed", "cancelled"):
+            data["failMsg"] = task.timeline.fail or "task cancelled"
+        return JSONResponse({"code": 200, "msg": "success", "data": data})  # a failed task is still code 200 [D]
+
+
+# How each real gateway answers, per its docs (providers.md §2-§6).
+GATEWAY_SHAPES: dict[str, dict[str, Any]] = {
+    "orcarouter": dict(dialect="newapi", submit_shape="openai", generations_shape="A", videos_shape="B"),
+    "omnirouters": dict(dialect="newapi", submit_shape="openai", generations_shape="A", videos_shape="B"),
+    "octopusx": dict(dialect="newapi", submit_shape="openai", generations_shape="simple", videos_shape="octopusx"),
+    "infinityblue": dict(dialect="newapi", submit_shape="queued", generations_shape="flat", videos_shape="B"),
+    "apimodels": dict(dialect="apimodels"),
+}
+
+
+def fake_for(provider_id: str, **overrides: Any) -> FakeGateway:
+    """A FakeGateway answering as `provider_id` does (one of GATEWAY_SHAPES); overrides win."""
+    return FakeGateway(name=provider_id, **{**GATEWAY_SHAPES[provider_id], **overrides})
+
+
+@contextmanager
+def serve_on_loopback(app: Any) -> Iterator[str]:
+    """Serve an ASGI app with uvicorn on 127.0.0.1:<free port> in a background thread; yields the base URL."""
+    import uvicorn  # test-only dependency
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the loopback server did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()

@@ -1,0 +1,124 @@
+"""The installed `videogen-mcp` as real clients see it: a stdio subprocess (both eras) and streamable HTTP."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import anyio
+import httpx2
+import pytest
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
+
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
+SCRIPT = Path(sys.executable).parent / "videogen-mcp"
+SENTINEL = "sk-SENTINEL-DO-NOT-LEAK-5150"
+
+
+def server_env(home: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and not k.startswith("VIDEOGEN_")}
+    env.update(VIDEOGEN_HOME=str(home), VIDEOGEN_SANDBOX_SECONDS="1", VIDEOGEN_POLL_MIN_INTERVAL="0.05",
+               VIDEOGEN_POLL_MAX_INTERVAL="0.2", **extra)
+    return env
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_stdio_subprocess_generates_on_the_sandbox_with_progress(tmp_path, mode):
+    events: list[float] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        events.append(progress)
+
+    # A configured (unreachable) gateway key proves the key never leaks into stderr or results.
+    env = server_env(tmp_path, INFINITYBLUE_API_KEY=SENTINEL, INFINITYBLUE_BASE_URL="http://127.0.0.1:9")
+    errlog = tmp_path / "stderr.txt"
+    params = StdioServerParameters(command=str(SCRIPT), args=[], env=env)
+    with errlog.open("w") as stderr:
+        async with Client(params, mode=mode, read_timeout_seconds=60) as c:
+            names = sorted(t.name for t in (await c.list_tools()).tools)
+            assert names == ["generate_video", "get_video_task", "list_video_models"]
+            r = await c.call_tool("generate_video", {"model": "sandbox/kling-sim", "prompt": "a kite",
+                                                     "wait_seconds": 30}, progress_callback=on_progress)
+            await anyio.sleep(0.2)
+            bad = await c.call_tool("generate_video", {"model": "infinityblue/kling-v2-5-turbo", "prompt": "x",
+                                                       "duration": 99})
+    task = r.structured_content
+    assert task["status"] == "succeeded", r.content[0].text
+    assert Path(task["local_path"]).read_bytes()[4:8] == b"ftyp"
+    assert events and events == sorted(events)
+    assert bad.is_error
+    for text in (r.content[0].text, bad.content[0].text, errlog.read_text(), str(task)):
+        assert SENTINEL not in text
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_streamable_http_serves_both_eras_with_host_checks(tmp_path, mode):
+    port = free_port()
+    proc = subprocess.Popen([str(SCRIPT), "serve", "--http", "--port", str(port)], env=server_env(tmp_path),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}/mcp"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                assert proc.poll() is None, proc.stderr.read().decode()
+                assert time.monotonic() < deadline, "server did not start"
+                await anyio.sleep(0.1)
+        progress: list[float] = []
+
+        async def on_progress(p: float, total: float | None, message: str | None) -> None:
+            progress.append(p)
+
+        async with Client(url, mode=mode) as c:
+            r = await c.call_tool("generate_video", {"model": "sandbox/veo-sim", "prompt": "rain on glass",
+                                                     "wait_seconds": 30}, progress_callback=on_progress)
+        assert r.structured_content["status"] == "succeeded"
+        assert r.structured_content["local_path"] is None  # HTTP: downloads are off by default
+        assert progress
+        async with httpx2.AsyncClient() as raw:  # DNS-rebinding protection: a foreign Host is refused
+            bad = await raw.post(url, headers={"Host": "evil.example", "Content-Type": "application/json"},
+                                 content=b"{}")
+        assert bad.status_code in (400, 403, 421)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_cli_errors_are_one_line_without_traceback(tmp_path):
+    env = server_env(tmp_path)
+    done = subprocess.run([str(SCRIPT), "task", "vg_nope"], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert done.stderr.strip().count("\n") == 0 and "Traceback" not in done.stderr
+    assert "no task" in done.stderr
+
+
+def test_cli_generate_saves_an_mp4_on_the_sandbox(tmp_path):
+    out = tmp_path / "out"
+    done = subprocess.run([str(SCRIPT), "generate", "a lighthouse at dawn", "--out", str(out)],
+                          env=server_env(tmp_path), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    files = list(out.glob("*.mp4"))
+    assert len(files) == 1 and files[0].read_bytes()[4:8] == b"ftyp"
+    assert str(files[0]) in done.stdout.replace("\n", "")
+
+
+def test_cli_models_and_doctor(tmp_path):
+    env = server_env(tmp_path)
+    models = subprocess.run([str(SCRIPT), "models", "--json"], env=env, capture_output=True, text=True, timeout=60)
+    assert models.returncode == 0 and "sandbox/kling-sim" in models.stdout
+    doctor = subprocess.run([str(SCRIPT), "doctor"], env=env, capture_output=True, text=True, timeout=60)
+    assert "ORCAROUTER_API_KEY" in doctor.stdout and "sandbox" in doctor.stdout
