@@ -15,7 +15,7 @@ from mcp.server import Server
 
 from providers import registry
 from providers.base import Provider
-from server import resources, tools
+from server import resources, tasks_ext, tools
 from server.engine import Engine
 from server.schemas import tool_definitions
 from server.settings import Settings
@@ -108,7 +108,7 @@ def build_server(
     async def list_tools(ctx, params: t.PaginatedRequestParams | None) -> t.ListToolsResult:
         return t.ListToolsResult(tools=ctx.lifespan_context.tools())
 
-    return Server(
+    server = Server(
         "videogen",
         version=package_version(),
         title="videogen-mcp",
@@ -120,3 +120,5 @@ def build_server(
         on_list_resource_templates=resources.list_templates,
         on_read_resource=resources.read_resource,
     )
+    tasks_ext.install(server)
+    return server

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from providers.base import MediaRef, ModelInfo, Provider, VideoRequest
 from providers.errors import ProviderError
-from server import media
+from server import media, tasks_ext
 from server.progress import Progress
 from server.render import error_result, task_result
 from server.schemas import MAX_WAIT, model_id, model_public
@@ -142,7 +142,9 @@ async def wait_with_progress(ctx: ServerRequestContext, rt: Runtime, task: Task,
     return task
 
 
-async def generate_video(ctx: ServerRequestContext, rt: Runtime, arguments: dict[str, Any]) -> t.CallToolResult:
+async def generate_video(
+    ctx: ServerRequestContext, rt: Runtime, arguments: dict[str, Any]
+) -> t.CallToolResult | dict[str, Any]:
     started = time.monotonic()
     args: GenerateArgs = parse(GenerateArgs, arguments)
     provider, _info, name = resolve_model(rt, args.model)
@@ -154,6 +156,8 @@ async def generate_video(ctx: ServerRequestContext, rt: Runtime, arguments: dict
     wait = rt.settings.default_wait if args.wait_seconds is None else args.wait_seconds
     download = rt.download_default if args.download is None else args.download
     started_task = await rt.engine.start(provider, request, idempotency_key=args.idempotency_key, download=download)
+    if tasks_ext.client_wants_tasks(ctx):  # the client polls tasks/get itself: hand back the durable handle now
+        return tasks_ext.created(rt, started_task.task)
     task = await wait_with_progress(ctx, rt, started_task.task, started + wait)
     return task_result(task, note=started_task.reason if started_task.reused else "")
 
@@ -196,7 +200,7 @@ HANDLERS = {
 }
 
 
-async def call_tool(ctx: ServerRequestContext, params: t.CallToolRequestParams) -> t.CallToolResult:
+async def call_tool(ctx: ServerRequestContext, params: t.CallToolRequestParams) -> t.CallToolResult | dict[str, Any]:
     handler = HANDLERS.get(params.name)
     if handler is None:
         raise MCPError(code=t.INVALID_PARAMS, message=f"Unknown tool: {params.name}. Tools: {', '.join(HANDLERS)}")
