@@ -56,6 +56,24 @@ def machine() -> dict[str, Any]:
             "packages": {p: v(p) for p in ("videogen-mcp", "mcp", "httpx2", "pydantic", "anyio", "uvicorn")}}
 
 
+def cpu_busy() -> float:
+    """Seconds of CPU the whole machine spent busy (all cores), from /proc/stat."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except OSError:
+        return float("nan")
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu() -> float:
+    import resource
+
+    a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
+
+
 def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="fewer repetitions (about 2 minutes; noisier)")
@@ -63,7 +81,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--cold-runs", type=int, help="cold starts per server (default 21, quick 9)")
     p.add_argument("--calls", type=int, help="round trips per server and transport (default 1000, quick 300)")
     p.add_argument("--poll-scale", type=float, help="time acceleration for polling (default 0.05, quick 0.025)")
-    p.add_argument("--poll-reps", type=int, help="jobs per (length, progress, poller) (default 7, quick 3)")
+    p.add_argument("--poll-reps", type=int, help="jobs of ours per (length, progress) (default 20, quick 5)")
     p.add_argument("--scale-tasks", type=int, default=1000, help="tasks in flight (default 1000)")
     p.add_argument("--scale-seconds", type=float, help="mean job length for the scale run (default 30, quick 15)")
     p.add_argument("--out", type=Path, default=BENCH / "results", help="where latest.md/json go")
@@ -73,7 +91,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     args.cold_runs = args.cold_runs or (9 if q else 21)
     args.calls = args.calls or (300 if q else 1000)
     args.poll_scale = args.poll_scale or (0.025 if q else 0.05)
-    args.poll_reps = args.poll_reps or (3 if q else 7)
+    args.poll_reps = args.poll_reps or (5 if q else 20)
     args.scale_seconds = args.scale_seconds or (15.0 if q else 30.0)
     args.sections = [s.strip() for s in args.only.split(",")] if args.only else list(SECTIONS)
     unknown = set(args.sections) - set(SECTIONS)
@@ -86,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     began = time.monotonic()
     started_at = datetime.now(UTC)
+    busy0, own0 = cpu_busy(), own_cpu()
     rows: list[Row] = []
     detail: dict[str, Any] = {}
     extra_md: list[str] = []
@@ -128,7 +147,9 @@ def main(argv: list[str] | None = None) -> int:
                         f"{1 / args.poll_scale:g} (job lengths and poll intervals alike), figures scaled back. "
                         "Ours: the real engine on the InfinityBlue adapter (new-api protocol), default "
                         f"VIDEOGEN_POLL_MIN/MAX_INTERVAL ({d['poll_min']:g} / {d['poll_max']:g} s). Job lengths "
-                        "vary +-10 %; lag = the waiting call returns minus the moment the fake's job finished.\n\n"
+                        "vary +-10 %; lag = the waiting call returns minus the moment the fake's job finished. "
+                        "Fixed-interval pollers (sleep, then poll: what peer servers do) are computed exactly on the "
+                        "same job lengths.\n\n"
                         + md)
 
     def scale() -> None:
@@ -145,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
 
     elapsed = time.monotonic() - began
     info = machine()
+    other = max(0.0, (cpu_busy() - busy0) - (own_cpu() - own0))
+    info["other_load_cores"] = round(other / max(elapsed, 1e-9), 2)  # other processes' CPU, in cores, on average
     command = "python -m benchmarks" + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip()
     md = render(rows, extra_md, errors, info, elapsed, started_at, command.strip())
     print(md)
@@ -172,9 +195,12 @@ def render(rows: list[Row], extra: list[str], errors: dict[str, str], info: dict
         "",
         f"`{command}` on {started_at:%Y-%m-%d %H:%M} UTC, {elapsed:.0f} s. Machine: {info['cpu']}, "
         f"{info['cores']} cores, {info['memory_gib']} GiB RAM, {info['os']}, Python {info['python']}; "
-        f"videogen-mcp {pk['videogen-mcp']}, mcp {pk['mcp']}, httpx2 {pk['httpx2']}, pydantic {pk['pydantic']}.",
+        f"videogen-mcp {pk['videogen-mcp']}, mcp {pk['mcp']}, httpx2 {pk['httpx2']}, pydantic {pk['pydantic']}. "
+        f"Other processes on the machine used {info['other_load_cores']:g} cores on average during the run"
+        + (" (a busy machine: timings are noisier than on an idle one)." if info["other_load_cores"] > 0.2 else "."),
         "Everything runs on loopback: fake gateways (benchmarks/fakegw.py) and the embedded sandbox. Baselines are "
-        "measured in the same run; the ratio is ours / baseline (for polling: / the fixed 10 s poller).",
+        "measured in the same run; the ratio is ours / baseline (for polling: / the fixed 10 s poller, simulated exactly on "
+        "the same jobs).",
         "",
         table(rows),
     ]
@@ -200,6 +226,13 @@ def startup_md(d: dict[str, Any]) -> str:
     pkgs = ", ".join(f"{k} {v:g}" for k, v in list(imp["by_package_ms"].items())[:12])
     ours = ", ".join(f"{k} {v:g}" for k, v in list(imp["our_modules_self_ms"].items())[:12])
     third = ", ".join(f"{k} {v:g}" for k, v in list(imp["extra_third_party_modules_self_ms"].items())[:10])
+    phases = d.get("phases", {}).get("all5", {})
+    if phases.get("ms"):
+        lines += ["", "Our start path, step by step (median of 5 fresh processes, all five gateways; "
+                  "benchmarks/startup_phases.py):", "", "| Step | ms |", "|---|---|"]
+        lines += [f"| {name} | {value:g} |" for name, value in phases["ms"].items()]
+        if phases.get("error"):
+            lines.append(f"\n(stopped early: {phases['error']})")
     s = d["schema"]
     tools = "; ".join(f"{name} {parts['total']:,} B (inputSchema {parts.get('inputSchema', 0):,}, outputSchema "
                       f"{parts.get('outputSchema', 0):,}, description {parts.get('description', 0):,})"

@@ -13,7 +13,7 @@ import time
 
 import anyio
 
-TICK = 0.01
+TICK = 0.02
 
 
 async def ticker(samples: list[tuple[float, float]]) -> None:

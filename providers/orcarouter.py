@@ -14,7 +14,7 @@ from providers.newapi import SHAPE_A, SHAPE_B, NewApiProvider, drop_none, mode_f
 
 
 def ark_content(request: VideoRequest, *, text: bool) -> list[dict[str, Any]]:
-    """BytePlus/Volcengine Ark `content[]`: optional text item, then frames and references by role [providers.md §9]."""
+    """Ark `content[]` (BytePlus/Volcengine): optional text item, then frames and references by role [§9]."""
     items: list[dict[str, Any]] = []
     if text and request.prompt:
         items.append({"type": "text", "text": request.prompt})

@@ -10,7 +10,7 @@ Prompt markers (case-insensitive), for trying failure paths for free:
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx2

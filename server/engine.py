@@ -10,7 +10,6 @@ import random
 import sqlite3
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,11 +18,9 @@ import anyio
 import anyio.abc
 
 from providers.base import Provider, TaskSnapshot, TaskStatus, VideoRequest
-from providers.errors import BadResponse, ProviderError, TransportFailure
-from server.ledger import (
-    SUBMITTING, Ledger, TaskRow, describe_request, lease_is_live, new_task_id, process_owner,
-)
-from server.polling import DownloadPlace, Poller, Timing, backoff, snapshot_changes, upstream_key
+from server import submit
+from server.ledger import SUBMITTING, Ledger, TaskRow, describe_request, lease_is_live, new_task_id, process_owner
+from server.polling import DownloadPlace, Poller, Timing, snapshot_changes, upstream_key
 from server.tasks import Task
 
 log = logging.getLogger(__name__)
@@ -73,10 +70,6 @@ async def _download_video(*args: Any, **kwargs: Any) -> Path:
     from server.media import download_video  # imported on first download, off the start-up path
 
     return await download_video(*args, **kwargs)
-
-
-def _when(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 class Engine:
@@ -200,13 +193,13 @@ class Engine:
                 watch.publish(stored)
                 if not self._spawn(self._submit, watch, provider, request,
                                    upstream_key(idempotency_key, row.task_id)):
-                    await self._record(watch, self._interrupted_changes(stored))
+                    await self._record(watch, submit.interrupted_changes(stored))
         if reused:
             watch.submitting = False
             self._forget(watch)
             watch = self._ensure(stored, asked=True)
-            return Started(self._view(watch.row or stored), True, self._reuse_reason(stored, fingerprint,
-                                                                                     idempotency_key))
+            reason = submit.reuse_reason(stored, fingerprint, idempotency_key, self.ledger.now())
+            return Started(self._view(watch.row or stored), True, reason)
         return Started(self._view(stored), False)
 
     async def get(self, task_id: str) -> Task | None:
@@ -260,23 +253,24 @@ class Engine:
 
     async def recover(self, *, resume: bool = True) -> dict[str, int]:
         """After a restart: settle orphaned submits honestly, and (optionally) resume polling unfinished tasks."""
-        counts = {"interrupted": 0, "resumed": 0}
+        counts = {"orphans": 0, "resumed": 0}
         for row in await self.ledger.unsettled():
             now = self.ledger.now()
             if row.state == SUBMITTING:
-                watch = self._watches.get(row.task_id)
-                if (watch is not None and watch.submitting) or lease_is_live(row, now):
-                    continue  # being submitted right now, here or by a live process
-                leased = await self.ledger.acquire(row.task_id, self.owner, self.timing.lease_ttl)
-                if leased is None or leased.state != SUBMITTING:
-                    continue
                 watch = self._watch(row.task_id)
+                if watch.driving or watch.submitting or lease_is_live(row, now):
+                    self._forget(watch)
+                    continue  # being submitted or settled right now, here or by a live process
+                watch.driving = True  # keeps this process's driver off the row meanwhile
                 try:
-                    await self._settle_orphan(watch, leased)
-                    counts["interrupted"] += 1
+                    leased = await self.ledger.acquire(row.task_id, self.owner, self.timing.lease_ttl)
+                    if leased is not None and leased.state == SUBMITTING:
+                        await self._settle_orphan(watch, leased)
+                        counts["orphans"] += 1
                 finally:
                     with anyio.CancelScope(shield=True):
                         await self.ledger.release(self.owner, row.task_id)
+                    watch.driving = False
                     self._forget(watch)
             elif resume and now - row.created_at < self.timing.poll_deadline and not self._done(row):
                 self._ensure(row, asked=False)
@@ -286,28 +280,24 @@ class Engine:
     # -- submitting -------------------------------------------------------------------------------------------------
     async def _submit(self, watch: _Watch, provider: Provider, request: VideoRequest, key: str) -> None:
         try:
-            result, error, attempts = await self._send(provider, request, key)
-            if isinstance(result, TaskSnapshot):
-                await self._accept(watch, result, "submitted")
-            elif result == "rejected":
-                await self._record(watch, {"state": "failed", "error_code": error.code,
-                                           "error_message": f"{error} No job was created, so nothing was billed."})
-            elif result == "exhausted":
-                message = (f"{error} Gave up after {attempts} attempts in {self.timing.submit_budget:.0f} s; the "
-                           "gateway never took the job, so it is safe to submit again.")
-                await self._record(watch, {"state": "failed", "error_code": error.code, "error_message": message})
-            elif (found := await self._find(provider, key)) is not None:
+            timeout = float(self.settings.http_timeout) + 30
+            outcome = await submit.send(provider, request, key, self.timing, rng=self.rng, attempt_timeout=timeout)
+            if outcome.kind == "accepted":
+                await self._accept(watch, outcome.snapshot, "submitted")
+            elif outcome.kind != "ambiguous":
+                await self._record(watch, submit.failure_changes(outcome, self.timing.submit_budget))
+            elif found := await submit.find(provider, key, self._poller.check_timeout):
                 await self._accept(watch, found, "reconciled by idempotency key")
             else:
-                await self._record(watch, self._ambiguous_changes(provider, error))
+                await self._record(watch, submit.ambiguous_changes(provider, outcome.error))
         except anyio.get_cancelled_exc_class():
             with anyio.CancelScope(shield=True):  # shutting down mid-submit: say so, never leave it "submitting"
-                await self._record(watch, self._interrupted_changes(watch.row))
+                await self._record(watch, submit.interrupted_changes(watch.row))
             raise
         except Exception as exc:
             log.exception("submit bookkeeping failed for %s", watch.task_id)
             with anyio.CancelScope(shield=True):
-                await self._record(watch, self._ambiguous_changes(provider, exc))
+                await self._record(watch, submit.ambiguous_changes(provider, exc))
         finally:
             watch.submitting = False
             watch.poke()
@@ -315,50 +305,8 @@ class Engine:
                 self._ensure(watch.row, asked=False)
             self._forget(watch)
 
-    async def _send(self, provider: Provider, request: VideoRequest, key: str) -> tuple[Any, Any, int]:
-        """Submit, retrying only failures that provably happened before the gateway could act.
-
-        Returns (snapshot, None, n) or ("rejected" | "exhausted" | "ambiguous", the error, attempts).
-        """
-        t = self.timing
-        deadline = anyio.current_time() + t.submit_budget
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                with anyio.fail_after(float(self.settings.http_timeout) + 30):  # backstop for a hung adapter
-                    snap = await provider.submit(request, idempotency_key=key)
-                if not snap.upstream_id:
-                    return "ambiguous", BadResponse(f"{provider.id} accepted the job without a task id"), attempt
-                return snap, None, attempt
-            except ProviderError as exc:
-                if exc.sent is not False:
-                    return "ambiguous", exc, attempt
-                if not (exc.retryable or isinstance(exc, TransportFailure)):
-                    return "rejected", exc, attempt  # a definitive 4xx: the gateway refused it
-                delay = backoff(attempt - 1, base=t.retry_base, cap=t.retry_cap, retry_after=exc.retry_after,
-                                retry_after_cap=t.retry_after_cap, rng=self.rng)
-                if anyio.current_time() + delay > deadline:
-                    return "exhausted", exc, attempt
-                await anyio.sleep(delay)
-            except Exception as exc:  # timeouts and unclassified errors: it may have been sent
-                return "ambiguous", exc, attempt
-
-    async def _find(self, provider: Provider, key: str) -> TaskSnapshot | None:
-        """The gateway's own answer to "did you create a job for this key?", where it offers a lookup."""
-        find = getattr(provider, "find", None)
-        if not callable(find):
-            return None
-        try:
-            with anyio.fail_after(self._poller.check_timeout):
-                snap = await find(key)
-        except Exception as exc:
-            log.warning("lookup by idempotency key on %s failed: %r", provider.id, exc)
-            return None
-        return snap if snap is not None and snap.upstream_id else None
-
-    async def _accept(self, watch: _Watch, snap: TaskSnapshot, detail: str) -> None:
-        assert watch.row is not None
+    async def _accept(self, watch: _Watch, snap: TaskSnapshot | None, detail: str) -> None:
+        assert watch.row is not None and snap is not None
         changes = snapshot_changes(watch.row, snap)
         changes.update(lease_owner=self.owner, lease_expires=self.ledger.now() + self.timing.lease_ttl)
         if snap.status is TaskStatus.UNKNOWN:  # accepted, just not described yet
@@ -375,43 +323,15 @@ class Engine:
         # Unconditional: the submit's outcome is the best knowledge there is, whoever holds the lease now.
         watch.publish(await self.ledger.update(watch.task_id, detail=detail, **changes))
 
-    def _ambiguous_changes(self, provider: Provider, error: BaseException) -> dict[str, Any]:
-        reason = str(error) if isinstance(error, ProviderError) else f"{type(error).__name__} after sending"
-        lookup = callable(getattr(provider, "find", None))
-        message = (
-            f"The submit to {provider.id} may or may not have created a job ({reason}). It was NOT sent again: a "
-            "second submit could be billed twice. "
-            + ("This server keeps asking the gateway for it by idempotency key; call get_video_task later. "
-               if lookup else "")
-            + "If the gateway's dashboard shows no such job, submit again with a new idempotency_key.")
-        return {"state": "unknown", "error_code": "submit_ambiguous", "error_message": message}
-
-    def _interrupted_changes(self, row: TaskRow | None) -> dict[str, Any]:
-        created = f" for a job created at {_when(row.created_at)}" if row is not None else ""
-        return {"state": "unknown", "error_code": "submit_interrupted", "error_message": (
-            "The server stopped while this job was being submitted, so it is unknown whether the gateway received "
-            f"it. It was NOT resubmitted (that could bill twice). Check the gateway's dashboard{created}; if there "
-            "is none, submit again with a new idempotency_key.")}
-
     async def _settle_orphan(self, watch: _Watch, row: TaskRow) -> None:
         """A `submitting` row whose submitter is gone: adopt the job if the gateway can find it, else say unknown."""
         watch.publish(row)
         provider = self.providers.get(row.provider)
-        snap = await self._find(provider, upstream_key(row.idempotency_key, row.task_id)) if provider else None
-        if snap is not None:
-            await self._accept(watch, snap, "reconciled by idempotency key after a restart")
+        found = await submit.find(provider, upstream_key(row.idempotency_key, row.task_id), self._poller.check_timeout)
+        if found is not None:
+            await self._accept(watch, found, "reconciled by idempotency key after a restart")
         else:
-            await self._record(watch, self._interrupted_changes(row))
-
-    def _reuse_reason(self, row: TaskRow, fingerprint: str, key: str | None) -> str:
-        age = max(0.0, self.ledger.now() - row.created_at)
-        if key is not None:
-            other = "" if row.fingerprint == fingerprint else " (for a different request)"
-            return (f"idempotency_key {key!r} already belongs to task {row.task_id}{other}, created {age:.0f} s ago; "
-                    "nothing new was submitted or billed. Pass a new idempotency_key to start another job.")
-        return (f"An identical request (same model and parameters) was submitted {age:.0f} s ago as task "
-                f"{row.task_id}, so this is the same job: nothing new was submitted or billed. To start another job "
-                "anyway, pass a new idempotency_key.")
+            await self._record(watch, submit.interrupted_changes(row))
 
     # -- drivers: one per task per process --------------------------------------------------------------------------
     def _watch(self, task_id: str) -> _Watch:
@@ -447,7 +367,7 @@ class Engine:
             return True  # its gateway is not configured here
         if row.state == SUBMITTING or row.upstream_task_id:
             return False
-        return not callable(getattr(provider, "find", None))  # unknown, no job id, and no way to look it up
+        return not submit.can_find(provider)  # unknown, no job id, and no way to look it up
 
     def _deadline(self, watch: _Watch, row: TaskRow) -> float:
         return max(row.created_at, watch.asked) + self.timing.poll_deadline

@@ -15,7 +15,6 @@ import urllib.parse
 import urllib.request
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
@@ -24,11 +23,12 @@ import httpx2
 
 from providers.base import MediaRef
 from server.netguard import Resolver, Target, URLRefused, check_url, redact
+from server.netguard import printable as _show
 
 
 class MediaError(Exception):
     """Agent-facing message in str(exc). `code`: unsafe_url, unsafe_path, expired, too_large, not_video, http,
-    bad_image, not_found."""
+    bad_image, not_found, disk (the download folder could not be written)."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -51,24 +51,14 @@ _STEM = re.compile(r"[A-Za-z0-9_-]{1,80}")
 _REDIRECT = frozenset({301, 302, 303, 307, 308})
 _EXPIRED = frozenset({403, 404, 410})
 
-
-@dataclass(frozen=True)
-class _Container:
-    ext: str
-    mime: str
-
-
-_MP4 = _Container(".mp4", "video/mp4")
-_MOV = _Container(".mov", "video/quicktime")
-_WEBM = _Container(".webm", "video/webm")
-_MKV = _Container(".mkv", "video/x-matroska")
+_Container = tuple[str, str]  # (file extension, MIME type)
+_MP4, _MOV = (".mp4", "video/mp4"), (".mov", "video/quicktime")
+_WEBM, _MKV = (".webm", "video/webm"), (".mkv", "video/x-matroska")
 # ISO-BMFF brands that are still images (HEIF/AVIF) or audio, not video.
-_NOT_VIDEO_BRANDS = frozenset(
-    {b"avif", b"avis", b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"mif2", b"msf1", b"M4A ",
-     b"M4B ", b"M4P ", b"crx "}
-)
-_IMAGES = ((b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"), (b"GIF87a", "image/gif"),
-           (b"GIF89a", "image/gif"))
+_NOT_VIDEO_BRANDS = frozenset({b"avif", b"avis", b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1",
+                               b"mif2", b"msf1", b"M4A ", b"M4B ", b"M4P ", b"crx "})
+_IMAGES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg", b"GIF87a": "image/gif",
+           b"GIF89a": "image/gif"}
 
 
 def _sniff_video(head: bytes) -> _Container | None:
@@ -78,15 +68,12 @@ def _sniff_video(head: bytes) -> _Container | None:
             return _MOV
         return None if brand in _NOT_VIDEO_BRANDS else _MP4
     if head[:4] == b"\x1a\x45\xdf\xa3":  # EBML; the DocType string sits in the first few dozen bytes
-        if b"webm" in head[:_SNIFF]:
-            return _WEBM
-        if b"matroska" in head[:_SNIFF]:
-            return _MKV
+        return _WEBM if b"webm" in head else _MKV if b"matroska" in head else None
     return None
 
 
 def _sniff_image(head: bytes) -> str | None:
-    for magic, mime in _IMAGES:
+    for magic, mime in _IMAGES.items():
         if head.startswith(magic):
             return mime
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
@@ -96,11 +83,9 @@ def _sniff_image(head: bytes) -> str | None:
 
 def _describe(head: bytes) -> str:
     """A guess at what came back instead of a video, for the error message."""
-    text = head.lstrip()[:16].lower()
-    if text.startswith((b"<!doctype", b"<html", b"<?xml", b"<")):
-        return "an HTML/XML page"
-    if text.startswith((b"{", b"[")):
-        return "JSON"
+    text = head.lstrip()
+    if text.startswith((b"<", b"{", b"[")):
+        return "an HTML/XML page" if text.startswith(b"<") else "JSON"
     if _sniff_image(head):
         return "an image"
     return "empty" if not head else "data that is not MP4, MOV or WebM"
@@ -117,13 +102,7 @@ def video_mime(path: Path) -> str:
     except (OSError, ValueError) as exc:
         raise MediaError("not_found", f"cannot read {_show(path)}: {_reason(exc)}") from exc
     kind = _sniff_video(head)
-    return kind.mime if kind else "application/octet-stream"
-
-
-def _show(path: object, limit: int = 160) -> str:
-    """A path as safe to echo: printable characters only, truncated."""
-    text = "".join(ch if ch.isprintable() else "?" for ch in str(path))
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return kind[1] if kind else "application/octet-stream"
 
 
 def _reason(exc: BaseException) -> str:
@@ -264,19 +243,18 @@ def _net_reason(exc: httpx2.HTTPError) -> str:
     return f"network error ({type(exc).__name__})"
 
 
-def _declared_length(response: httpx2.Response) -> int | None:
-    value = response.headers.get("content-length", "")
-    return int(value) if value.isdigit() else None
-
-
 async def _save(response: httpx2.Response, folder: Path, stem: str, max_bytes: int, shown: str) -> Path:
     """Stream the body into a .part file in folder, check size and signature, then fsync and rename into place."""
     too_large = MediaError("too_large", f"the video at {shown} is larger than the {max_bytes / 1048576:g} MB limit "
                            "(VIDEOGEN_MAX_DOWNLOAD_MB); raise the limit or use the link directly")
-    declared = _declared_length(response)
+    length = response.headers.get("content-length", "")
+    declared = int(length) if length.isdigit() else None
     if declared is not None and declared > max_bytes:
         raise too_large
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{stem}.", suffix=".part")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{stem}.", suffix=".part")
+    except OSError as exc:
+        raise _disk_error(folder, exc) from exc
     is_open, done = True, False
     try:
         head, buf, total, kind = b"", bytearray(), 0, None
@@ -304,16 +282,23 @@ async def _save(response: httpx2.Response, folder: Path, stem: str, max_bytes: i
         await anyio.to_thread.run_sync(os.fsync, fd)
         is_open = False
         os.close(fd)
-        final = folder / f"{stem}{kind.ext}"
+        final = folder / f"{stem}{kind[0]}"
         await anyio.to_thread.run_sync(_commit, tmp, final, folder)
         done = True
         return final
+    except OSError as exc:
+        raise _disk_error(folder, exc) from exc
     finally:  # also runs on cancellation: no partial file survives
         if is_open:
             os.close(fd)
         if not done:
             with suppress(OSError):
                 os.unlink(tmp)
+
+
+def _disk_error(folder: Path, exc: OSError) -> MediaError:
+    return MediaError("disk", f"could not write the video into {_show(folder)}: {_reason(exc)}; free some space or "
+                      "set VIDEOGEN_DOWNLOAD_DIR to a writable folder")
 
 
 def _require_video(head: bytes, shown: str) -> _Container:
@@ -333,7 +318,7 @@ def _write_all(fd: int, data: bytes) -> None:
 def _commit(tmp: str, final: Path, folder: Path) -> None:
     # rename() never follows a symlink at the target, but refuse one anyway: someone is tampering with the folder.
     if final.parent != folder or final.is_symlink() or (final.exists() and not final.is_file()):
-        raise MediaError("unsafe_path", f"refusing to overwrite {_show(final)}: it is a link or a folder; remove it first")
+        raise MediaError("unsafe_path", f"refusing to replace {_show(final)}: it is a link or a folder; remove it")
     os.replace(tmp, final)
     with suppress(OSError, AttributeError):  # persist the rename itself (POSIX; not possible on Windows)
         dir_fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
@@ -348,11 +333,9 @@ def _commit(tmp: str, final: Path, folder: Path) -> None:
 
 def is_local_path(value: str) -> bool:
     """True when an image argument names a local file rather than an http(s) URL or a data: URI."""
-    if not isinstance(value, str) or not value.strip():
-        return False
-    text = value.strip()
+    text = value.strip() if isinstance(value, str) else ""
     lowered = text.lower()
-    if lowered.startswith(("http://", "https://", "data:")):
+    if not text or lowered.startswith(("http://", "https://", "data:")):
         return False
     if lowered.startswith("file:") or text.startswith(("~", "./", "../", ".\\", "..\\")):
         return True
@@ -363,18 +346,19 @@ def load_local_image(value: str, *, allowed_dirs: list[Path], max_bytes: int = 1
     """Read a local image confined to allowed_dirs, check its type (PNG/JPEG/WebP/GIF) and size -> data: URI."""
     path = _local_path(value)
     shown = _show(path)
-    try:
-        real = path.resolve(strict=True)  # follows every symlink, so the containment check sees the real file
-        info = real.stat()
-    except FileNotFoundError as exc:
-        raise MediaError("not_found", f"{shown} does not exist; give the full path of an image file") from exc
+    try:  # containment first, on the path with every existing symlink resolved: no probing outside the folders
+        real = path.resolve()
+        roots = [Path(d).expanduser().resolve() for d in allowed_dirs]
     except (OSError, RuntimeError, ValueError) as exc:
         raise MediaError("not_found", f"cannot read {shown}: {_reason(exc)}") from exc
-    roots = [Path(d).expanduser().resolve() for d in allowed_dirs]
     if not any(real.is_relative_to(root) for root in roots):
-        dirs = os.pathsep.join(str(r) for r in roots) or "none"
+        dirs = ", ".join(str(r) for r in roots) or "none"
         raise MediaError("unsafe_path", f"{shown} is outside the folders this server may read ({dirs}); move it there "
                          "or set VIDEOGEN_INPUT_DIRS")
+    try:
+        info = real.stat()
+    except OSError as exc:
+        raise MediaError("not_found", f"cannot read {shown}: {_reason(exc)}; give the full path of an image") from exc
     if not stat.S_ISREG(info.st_mode):
         raise MediaError("bad_image", f"{shown} is not a regular file (a folder, device or pipe); give an image file")
     data = _read_capped(real, info, max_bytes, shown)

@@ -21,6 +21,14 @@ DNS_TIMEOUT = 10.0
 _HOSTNAME = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?", re.ASCII)
 _HEX_LABEL = re.compile(r"0x[0-9a-f]*", re.ASCII)
 _NAT64 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
+# IANA special-purpose ranges, listed because `is_global` differs between Python patch releases. 2002::/16 (6to4)
+# and 2001::/32 (Teredo, inside 2001::/23) are refused whole: both can wrap any IPv4 address and no CDN uses them.
+_BLOCKED = tuple(ipaddress.ip_network(net) for net in (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.0.0.0/24",
+    "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24",
+    "224.0.0.0/3", "100::/64", "2001::/23", "2001:db8::/32", "2002::/16", "3fff::/20", "5f00::/16", "fc00::/7",
+    "fe80::/10", "fec0::/10", "ff00::/8",
+))
 _PUBLIC_ONLY = "this server only downloads from public internet addresses"
 
 
@@ -47,25 +55,26 @@ async def system_resolver(host: str, port: int) -> list[str]:
 
 
 def is_public_address(ip: IPAddress) -> bool:
-    """True only for globally routable unicast addresses, including any IPv4 address embedded in an IPv6 one."""
+    """True only for globally routable unicast addresses; an IPv4 address wrapped in IPv6 is judged by itself."""
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.ipv4_mapped is not None:  # ::ffff:a.b.c.d connects to a.b.c.d
             return is_public_address(ip.ipv4_mapped)
-        if int(ip) >> 32 == 0 or ip.is_site_local:  # IPv4-compatible ::a.b.c.d (and ::, ::1); deprecated fec0::/10
+        if any(ip in net for net in _NAT64):  # DNS64 on IPv6-only hosts: the wrapped IPv4 address is the real peer
+            return is_public_address(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+        if int(ip) >> 32 == 0:  # IPv4-compatible ::a.b.c.d (and ::, ::1)
             return False
-        embedded: list[ipaddress.IPv4Address] = []
-        if ip.sixtofour is not None:
-            embedded.append(ip.sixtofour)
-        if ip.teredo is not None:
-            embedded.extend(ip.teredo)
-        if any(ip in net for net in _NAT64):
-            embedded.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
-        if not all(is_public_address(v4) for v4 in embedded):
-            return False
+    if any(ip in net for net in _BLOCKED):
+        return False
     # is_global alone is not enough on 3.11: it is True for multicast and for some reserved ranges.
     return ip.is_global and not (
         ip.is_multicast or ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_unspecified or ip.is_reserved
     )
+
+
+def printable(text: object, limit: int = 160) -> str:
+    """Text as safe to echo in a message: control characters replaced, truncated."""
+    text = "".join(ch if ch.isprintable() else "?" for ch in str(text))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def redact(url: object, limit: int = 120) -> str:
@@ -78,8 +87,7 @@ def redact(url: object, limit: int = 120) -> str:
         text = f"{parsed.scheme}://{host}{port}{parsed.path}" if parsed.scheme else parsed.path
     except (httpx2.InvalidURL, TypeError, ValueError):
         text = re.sub(r"//[^/@]*@", "//", re.split(r"[?#]", raw, maxsplit=1)[0])
-    text = "".join(ch if ch.isprintable() else "?" for ch in text)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return printable(text, limit)
 
 
 def parse_url(raw: object) -> httpx2.URL:
@@ -95,7 +103,7 @@ def parse_url(raw: object) -> httpx2.URL:
         url = httpx2.URL(raw)
         port = url.port
     except (httpx2.InvalidURL, ValueError) as exc:
-        raise URLRefused("unsafe_url", f"{shown} is not a valid URL ({exc})") from exc
+        raise URLRefused("unsafe_url", f"{shown} is not a valid URL ({printable(exc, 80)})") from exc
     if url.scheme not in ("http", "https"):
         raise URLRefused("unsafe_url", f"{shown}: only http and https URLs can be downloaded")
     if url.userinfo:

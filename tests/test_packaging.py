@@ -19,6 +19,6 @@ def test_tests_run_against_the_installed_package_in_ci():
 
 
 def test_wheel_ships_catalogs_sandbox_asset_and_console_script():
-    assert resources.files("providers").joinpath("assets", "sample.mp4").is_file()
+    assert resources.files("providers.assets").joinpath("sample.mp4").is_file()
     script = Path(sys.executable).parent / ("videogen-mcp.exe" if os.name == "nt" else "videogen-mcp")
     assert script.exists(), "console script videogen-mcp is not installed next to the interpreter"

@@ -45,7 +45,7 @@ async def test_orphaned_submit_becomes_unknown_on_recovery(make_engine, gateway,
         counts = await engine.recover()
         task = await engine.get(row.task_id)
         waited = await engine.wait(row.task_id, 1)
-    assert counts["interrupted"] == 1
+    assert counts["orphans"] == 1
     for t in (task, waited):
         assert t.status is TaskStatus.UNKNOWN and t.error.code == "submit_interrupted"
         assert "NOT resubmitted" in t.error.message
@@ -64,7 +64,7 @@ async def test_orphaned_submit_is_reconciled_when_the_gateway_can_look_it_up(mak
 async def test_a_live_submitters_row_is_left_alone_until_its_lease_expires(make_engine, gateway, settings):
     row = await plant(settings, lease_owner="otherhost:1:x", lease_expires=time.time() + 0.6)
     async with make_engine(recover_on_start=False) as engine:
-        assert (await engine.recover())["interrupted"] == 0
+        assert (await engine.recover())["orphans"] == 0
         task = await engine.wait(row.task_id, 0.3)
         assert task.status is TaskStatus.UNKNOWN and task.error.code == "submitting"
         task = await engine.wait(row.task_id, 2)  # the lease expires: the submitter is presumed gone

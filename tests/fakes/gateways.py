@@ -38,7 +38,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Literal
 from urllib.parse import parse_qs
@@ -47,6 +47,8 @@ import anyio
 import httpx2
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+
+from fakes.shapes import APIMODELS, task_body
 
 Dialect = Literal["newapi", "apimodels"]
 Route = Literal["submit", "poll", "content", "models", "any"]
@@ -108,18 +110,6 @@ class FakeTask:
             return "queued", 0 if t.progress else None
         span = max(t.seconds - t.queued, 1e-9)
         return "running", (max(1, min(99, int(100 * (elapsed - t.queued) / span))) if t.progress else None)
-
-
-_A = {"queued": "QUEUED", "running": "IN_PROGRESS", "succeeded": "SUCCESS", "failed": "FAILURE",
-      "cancelled": "FAILURE"}
-_B = {"queued": "queued", "running": "in_progress", "succeeded": "completed", "failed": "failed",
-      "cancelled": "cancelled"}
-_SIMPLE = {"queued": "queued", "running": "processing", "succeeded": "succeeded", "failed": "failed",
-           "cancelled": "failed"}
-_FLAT = {"queued": "queued", "running": "in_progress", "succeeded": "completed", "failed": "failed",
-         "cancelled": "failed"}
-_APIMODELS = {"queued": "pending", "running": "processing", "succeeded": "completed", "failed": "failed",
-              "cancelled": "failed"}
 
 
 class FakeGateway:
@@ -334,58 +324,7 @@ class FakeGateway:
             return self._error(501, "not implemented for this channel", "not_implemented")
         if task is None:  # new-api: an unknown task id is 400 task_not_exist [providers.md §1]
             return JSONResponse({"code": "task_not_exist", "message": "task_not_exist", "data": None}, 400)
-        return JSONResponse(self._task_body(task, shape, self._base(request)))
-
-    def _task_body(self, task: FakeTask, shape: str, base: str) -> dict[str, Any]:
-        state, progress = task.state(self.now())
-        url = f"{base}/files/{task.id}.mp4" if state == "succeeded" else ""
-        reason = "task cancelled by user" if state == "cancelled" else (task.timeline.fail or "") if state == "failed" else ""
-        created, finished = int(task.created), int(task.created + task.timeline.seconds)
-        done = state in ("succeeded", "failed", "cancelled")
-        if shape.startswith("A"):
-            data: dict[str, Any] = {
-                "task_id": task.id, "status": _A[state], "fail_reason": reason, "result_url": url,
-                "submit_time": created, "start_time": created, "finish_time": finished if done else 0,
-                "action": "generate", "data": {},
-            }
-            if progress is not None:
-                data["progress"] = f"{progress}%"
-            if shape == "A_legacy":
-                data["result_url"], data["fail_reason"] = "", url or reason
-            elif shape == "A_kling":
-                data["result_url"] = ""
-                data["data"] = {"task_status": "succeed" if url else "processing",
-                                "task_result": {"videos": [{"id": "v1", "url": url, "duration": "5.1"}] if url else []}}
-            elif shape == "A_ark":
-                data["result_url"] = ""
-                data["data"] = {"id": "cgt-fake", "status": "succeeded" if url else "running",
-                                "content": {"video_url": url} if url else None}
-            return {"code": "success", "message": "", "data": data}
-        if shape in ("simple", "flat"):
-            table = _SIMPLE if shape == "simple" else _FLAT
-            flat: dict[str, Any] = {"task_id": task.id, "status": table[state], "url": url or None, "format": "mp4",
-                                    "metadata": {"duration": 5, "fps": 24, "width": 1280, "height": 720, "seed": 1},
-                                    "error": {"code": "cancelled" if state == "cancelled" else "generation_failed",
-                                              "message": reason} if reason else None}
-            if progress is not None:
-                flat["progress"] = progress
-            return {"code": "success", "data": flat} if shape == "simple" else flat
-        status = _B[state]
-        if shape == "octopusx" and status == "in_progress":
-            status = "processing"  # OctopusX documents "processing" [seed 002]
-        video: dict[str, Any] = {
-            "id": task.id, "task_id": task.id, "object": "video", "model": task.model, "status": status,
-            "created_at": created, "completed_at": finished if done else None, "seconds": "5",
-            "error": {"message": reason, "code": "cancelled" if state == "cancelled" else "failed"} if reason else None,
-            "metadata": {"url": url} if url else {},
-        }
-        if progress is not None:
-            video["progress"] = progress
-        if shape == "octopusx":
-            video["video_url"] = url or None
-            video["size"] = "1280x720"
-            video["expires_at"] = finished + 86400 if url else None
-        return video
+        return JSONResponse(task_body(task, shape, *task.state(self.now()), self._base(request)))
 
     # ---- apimodels.app dialect --------------------------------------------------------------------------------
     def _apimodels(self, request: Request, route: str, path: str, body: Any) -> Response:
@@ -401,7 +340,7 @@ class FakeGateway:
         if task is None:
             return self._error(404, "Task not found", "not_found")
         state, _ = task.state(self.now())
-        data: dict[str, Any] = {"taskId": task.id, "state": _APIMODELS[state], "model": f"kling-video/{task.model}",
+        data: dict[str, Any] = {"taskId": task.id, "state": APIMODELS[state], "model": f"kling-video/{task.model}",
                                 "createTime": int(task.created * 1000)}
         if state == "succeeded":
             data["resultUrls"] = [f"{self._base(request)}/files/{task.id}.mp4"]

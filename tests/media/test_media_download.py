@@ -101,7 +101,8 @@ async def test_other_statuses_are_http_errors(client, tmp_path, status):
 
 
 HOSTILE_HOPS = [
-    "http://127.0.0.1/latest", "http://169.254.169.254/latest/meta-data/", "http://[::1]/", "http://[::ffff:127.0.0.1]/",
+    "http://127.0.0.1/latest", "http://169.254.169.254/latest/meta-data/", "http://[::1]/",
+    "http://[::ffff:127.0.0.1]/",
     "http://[::ffff:a9fe:a9fe]/", "http://10.0.0.5/", "http://192.168.1.1/", "http://[fd00::1]/", "http://[fe80::1]/",
     "http://0.0.0.0/", "http://2130706433/", "http://0x7f.1/", "http://017700000001/", "http://127.1/",
     "file:///etc/passwd", "gopher://cdn.example.com/", "ftp://cdn.example.com/x", "http://evil@127.0.0.1/",
@@ -143,7 +144,8 @@ async def test_unresolvable_host_is_a_network_error(client, tmp_path):
 async def test_trusted_gateway_host_skips_the_address_check_but_its_redirects_do_not(client, tmp_path):
     resolver = fake_resolver({"gw.local": ["127.0.0.1"]})
     trusted = frozenset({"gw.local"})
-    path = await fetch(client, "http://gw.local/video.mp4", tmp_path, stem="ok", trusted_hosts=trusted, resolver=resolver)
+    path = await fetch(client, "http://gw.local/video.mp4", tmp_path, stem="ok", trusted_hosts=trusted,
+                       resolver=resolver)
     assert path.exists() and resolver.calls == []  # trusted: no lookup, the client routes it as configured
     await refused(client, "http://gw.local/redirect?to=http://10.0.0.1/x", tmp_path, "unsafe_url",
                   trusted_hosts=trusted, resolver=resolver)
@@ -216,3 +218,20 @@ async def test_cancellation_leaves_no_partial_file(mp4, tmp_path):
             await fetch(client, f"{CDN}/video.mp4", tmp_path)
     assert scope.cancelled_caught and tree(tmp_path) == set()
     assert not any(name.startswith(".task_1") for name in os.listdir(tmp_path))
+
+
+async def test_a_full_disk_is_reported_and_cleaned_up(client, monkeypatch, tmp_path):
+    def full(fd: int, data: bytes) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(media, "_write_all", full)
+    err = await refused(client, f"{CDN}/video.mp4", tmp_path, "disk")
+    assert "No space left" in str(err) and tree(tmp_path) == set()
+
+
+def test_video_mime_of_unknown_and_missing_files(tmp_path):
+    (tmp_path / "x.mp4").write_bytes(b"<html></html>")
+    assert video_mime(tmp_path / "x.mp4") == "application/octet-stream"
+    with pytest.raises(MediaError) as info:
+        video_mime(tmp_path / "missing.mp4")
+    assert info.value.code == "not_found"

@@ -37,14 +37,18 @@ class Rig:
 
 
 @asynccontextmanager
-async def rig(provider_id: str, **fake: object) -> AsyncIterator[Rig]:
-    """The provider wired to its fake gateway on a loopback port (the sandbox: its embedded gateway)."""
+async def rig(provider_id: str, *, loopback: bool = False, **fake: object) -> AsyncIterator[Rig]:
+    """The provider wired to its fake gateway, in-process or on a real loopback port (sandbox: its own gateway)."""
     if SPECS[provider_id].keyless:
         config = GatewayConfig(SPECS[provider_id].default_base_url, None, {"seconds": 0})
         async with httpx2.AsyncClient(mounts=http_mounts({provider_id: config})) as client:
             yield Rig(build(provider_id, client, config), client, None)
         return
     gw = fake_for(provider_id, api_key=SENTINEL, **fake)
+    if not loopback:
+        async with gw.client(timeout=10) as client:
+            yield Rig(build(provider_id, client, GatewayConfig(gw.base_url, SecretStr(SENTINEL))), client, gw)
+        return
     with gw.serve() as base_url:
         async with httpx2.AsyncClient(timeout=10) as client:
             yield Rig(build(provider_id, client, GatewayConfig(base_url, SecretStr(SENTINEL))), client, gw)
@@ -98,7 +102,7 @@ async def test_is_a_provider_with_a_catalog(provider_id):
 
 @pytest.mark.parametrize("provider_id", list(SPECS))
 async def test_every_catalog_model_submits_and_finishes(provider_id, caplog, capsys):
-    async with rig(provider_id) as r:
+    async with rig(provider_id, loopback=True) as r:
         for info in r.provider.models():
             accepted = await r.provider.submit(basic_request(info))
             assert accepted.status in (TaskStatus.QUEUED, TaskStatus.RUNNING) and accepted.upstream_id
@@ -116,7 +120,7 @@ async def test_every_catalog_model_submits_and_finishes(provider_id, caplog, cap
 
 @pytest.mark.parametrize("provider_id", list(SPECS))
 async def test_failed_task_is_parsed_with_its_reason(provider_id):
-    async with rig(provider_id) as r:
+    async with rig(provider_id, loopback=True) as r:
         info = r.provider.models()[0]
         if r.gateway is not None:
             r.gateway.script(Timeline(seconds=0, fail="Content policy violation"))
@@ -150,7 +154,7 @@ STATUSES = [
 @pytest.mark.parametrize("provider_id", GATEWAY_IDS)
 @pytest.mark.parametrize(("status", "kind", "sent"), STATUSES, ids=[str(s[0]) for s in STATUSES])
 async def test_submit_error_status_is_typed_and_keeps_the_key_secret(provider_id, status, kind, sent, caplog, capsys):
-    async with rig(provider_id) as r:
+    async with rig(provider_id, loopback=status in (401, 429, 502)) as r:
         assert r.gateway is not None
         r.gateway.inject(status, route="submit", echo_key=True, retry_after=7 if status == 429 else None)
         with pytest.raises(kind) as caught:
