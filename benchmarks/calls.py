@@ -87,18 +87,21 @@ def run(n: int, log: Any = print) -> tuple[list[Row], dict[str, Any]]:
         def raw_get() -> None:
             http.get(poll_url).raise_for_status()
 
+        def session(ours: Any, bare: Any) -> dict[str, list[float]]:
+            ours.handshake()
+            bare.handshake()
+            task_id = finished_task(lambda name, args: ours.request("tools/call", {"name": name, "arguments": args}))
+            get_task = {"name": "get_video_task", "arguments": {"task_id": task_id}}
+            check_ledger_answer(ours.request("tools/call", get_task))
+            echo = {"name": "echo", "arguments": {"text": "x"}}
+            return measure(lambda: ours.request("tools/call", get_task), lambda: bare.request("tools/call", echo),
+                           raw_get, n)
+
         # ---- stdio ----
         ours = StdioPeer(ours_command(), ours_env(work / "stdio"))
         bare = StdioPeer(bare_command(), clean_env(work / "bare"))
         try:
-            ours.handshake()
-            bare.handshake()
-            task_id = finished_task(lambda name, args: ours.request("tools/call", {"name": name, "arguments": args}))
-            check_ledger_answer(ours.request("tools/call", {"name": "get_video_task", "arguments": {"task_id": task_id}}))
-            samples = measure(
-                lambda: ours.request("tools/call", {"name": "get_video_task", "arguments": {"task_id": task_id}}),
-                lambda: bare.request("tools/call", {"name": "echo", "arguments": {"text": "x"}}),
-                raw_get, n)
+            samples = session(ours, bare)
         finally:
             ours.close()
             bare.close()
@@ -108,25 +111,15 @@ def run(n: int, log: Any = print) -> tuple[list[Row], dict[str, Any]]:
 
         # ---- streamable HTTP ----
         p_ours, p_bare = free_port(), free_port()
-        procs = [
-            _spawn(ours_command("serve", "--http", "--host", "127.0.0.1", "--port", str(p_ours)), ours_env(work / "http")),
-            _spawn(bare_command("http", str(p_bare)), clean_env(work / "bare-http")),
-        ]
+        serve = ours_command("serve", "--http", "--host", "127.0.0.1", "--port", str(p_ours))
+        procs = [_spawn(serve, ours_env(work / "http")),
+                 _spawn(bare_command("http", str(p_bare)), clean_env(work / "bare-http"))]
         try:
             wait_port(p_ours, procs[0])
             wait_port(p_bare, procs[1])
             ours_h, bare_h = HttpPeer(p_ours), HttpPeer(p_bare)
             try:
-                ours_h.handshake()
-                bare_h.handshake()
-                task_id = finished_task(lambda name, args: ours_h.request("tools/call",
-                                                                          {"name": name, "arguments": args}))
-                check_ledger_answer(ours_h.request("tools/call", {"name": "get_video_task",
-                                                                  "arguments": {"task_id": task_id}}))
-                samples = measure(
-                    lambda: ours_h.request("tools/call", {"name": "get_video_task", "arguments": {"task_id": task_id}}),
-                    lambda: bare_h.request("tools/call", {"name": "echo", "arguments": {"text": "x"}}),
-                    raw_get, n)
+                samples = session(ours_h, bare_h)
             finally:
                 ours_h.close()
                 bare_h.close()
@@ -136,7 +129,80 @@ def run(n: int, log: Any = print) -> tuple[list[Row], dict[str, Any]]:
         rows += _rows("streamable HTTP", samples, n)
         detail["http"] = {k: describe(v) for k, v in samples.items()}
         log(f"  call overhead: HTTP done ({n} calls each)")
+    detail["pieces_us"] = diagnose(log)
     return rows, detail
+
+
+# ---- diagnosis: what get_video_task costs inside the server, piece by piece (in one process) ------------------------
+def diagnose(log: Any = print) -> dict[str, float]:
+    """Wall time per call of the pieces of a ledger-answered get_video_task (diagnostic: may fail harmlessly)."""
+    import json
+    import subprocess
+    import sys
+
+    from benchmarks.common import ROOT
+
+    out = subprocess.run([sys.executable, "-m", "benchmarks.calls"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=300, check=False)
+    if out.returncode != 0:
+        log(f"  call overhead: diagnosis failed: {out.stderr[-1500:]}")
+        return {}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+async def _pieces() -> dict[str, float]:
+    import json
+
+    import anyio
+
+    from providers.base import VideoRequest
+    from server import tools
+    from server.app import open_runtime
+    from server.settings import Settings
+
+    class _Session:
+        async def report_progress(self, *args: Any, **kwargs: Any) -> None:  # no progress token: a no-op
+            return None
+
+    class _Ctx:
+        session = _Session()
+        request_id = 1
+
+    async def per_call(fn: Any, n: int = 2000) -> float:
+        for _ in range(100):
+            await fn()
+        t0 = time.perf_counter()
+        for _ in range(n):
+            await fn()
+        return round((time.perf_counter() - t0) / n * 1e6, 1)
+
+    settings = Settings(_env_file=None, VIDEOGEN_HOME=tempfile.mkdtemp(prefix="videogen-bench-diag-"),
+                        VIDEOGEN_SANDBOX_SECONDS=0.1, VIDEOGEN_POLL_MIN_INTERVAL=0.05, VIDEOGEN_POLL_MAX_INTERVAL=0.1,
+                        VIDEOGEN_DOWNLOAD=False)
+    out: dict[str, float] = {}
+    async with open_runtime(settings, download_default=False) as rt:
+        provider = rt.providers["sandbox"]
+        started = await rt.engine.start(provider, VideoRequest(model=provider.models()[0].name, prompt="diag"),
+                                        download=False)
+        task = await rt.engine.wait(started.task.task_id, 30)
+        tid, ctx = task.task_id, _Ctx()
+        result = await tools.get_video_task(ctx, rt, {"task_id": tid})
+        out["whole handler: server.tools.get_video_task (in process)"] = await per_call(
+            lambda: tools.get_video_task(ctx, rt, {"task_id": tid}))
+        out["  Engine.get (a ledger read on a worker thread)"] = await per_call(lambda: rt.engine.get(tid))
+        out["  Engine.wait(timeout=0) on the finished task (reads the ledger again)"] = await per_call(
+            lambda: rt.engine.wait(tid, 0))
+        out["  Ledger.get alone"] = await per_call(lambda: rt.engine.ledger.get(tid))
+        out["  one worker-thread hop (anyio.to_thread, no work)"] = await per_call(
+            lambda: anyio.to_thread.run_sync(int))
+
+        async def dump() -> None:
+            json.dumps(result.model_dump(mode="json", by_alias=True, exclude_none=True), separators=(",", ":"))
+
+        out["  the result to JSON (pydantic dump + json)"] = await per_call(dump)
+        out["result size, bytes"] = len(json.dumps(result.model_dump(mode="json", by_alias=True, exclude_none=True),
+                                                   separators=(",", ":")))
+    return out
 
 
 def _spawn(argv: list[str], env: dict[str, str]):
@@ -157,3 +223,11 @@ def _rows(transport: str, s: dict[str, list[float]], n: int) -> list[Row]:
             ms(ours, 2), base, f"{ms(bare, 2)} + GET {ms(raw, 2)} = {ms(base, 2)}", f"<= {OVERHEAD_TARGET}x",
             ours <= OVERHEAD_TARGET * base, note=f"median of {n}"),
     ]
+
+
+if __name__ == "__main__":
+    import json
+
+    import anyio
+
+    print(json.dumps(anyio.run(_pieces)))

@@ -215,7 +215,7 @@ class _Protocol(asyncio.Protocol):
             self.buf = self.buf[head_end + 4 + length:]
             try:
                 status, payload = self.gateway.handle(method, target, body)
-            except Exception as exc:  # never let the fake die mid-benchmark
+            except Exception as exc:  # noqa: BLE001 - never let the fake die mid-benchmark
                 status, payload = 500, {"error": {"message": repr(exc), "type": "server_error"}}
             out = json.dumps(payload, separators=(",", ":")).encode()
             reason = {200: "OK", 400: "Bad Request", 404: "Not Found"}.get(status, "Error")

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import BENCH
-from benchmarks.report import Row, table
+from benchmarks.report import Row, calls_md, render, scale_md, startup_md
 
 SECTIONS = ("startup", "calls", "polling", "scale")
 
@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.monotonic()
         try:
             fn()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - one broken section must not hide the others
             errors[name] = f"{type(exc).__name__}: {exc}"
             log(traceback.format_exc())
         detail.setdefault("section_seconds", {})[name] = round(time.monotonic() - t0, 1)
@@ -136,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         r, d = m.run(args.calls, log=log)
         rows.extend(r)
         detail["calls"] = d
+        extra_md.append(calls_md(d))
 
     def polling() -> None:
         from benchmarks import polling as m
@@ -158,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         r, d = m.run(args.scale_tasks, args.scale_seconds, log=log)
         rows.extend(r)
         detail["scale"] = d
+        extra_md.append(scale_md(d))
 
     section("startup", startup)
     section("calls", calls)
@@ -185,69 +187,6 @@ def main(argv: list[str] | None = None) -> int:
     log(f"done in {elapsed:.0f} s: {sum(1 for r in rows if r.passed)} targets met, {len(missed)} missed"
         + (f", {len(errors)} section(s) failed" if errors else ""))
     return 1 if errors or (args.strict and missed) else 0
-
-
-def render(rows: list[Row], extra: list[str], errors: dict[str, str], info: dict[str, Any], elapsed: float,
-           started_at: datetime, command: str) -> str:
-    pk = info["packages"]
-    out = [
-        "## videogen-mcp benchmarks",
-        "",
-        f"`{command}` on {started_at:%Y-%m-%d %H:%M} UTC, {elapsed:.0f} s. Machine: {info['cpu']}, "
-        f"{info['cores']} cores, {info['memory_gib']} GiB RAM, {info['os']}, Python {info['python']}; "
-        f"videogen-mcp {pk['videogen-mcp']}, mcp {pk['mcp']}, httpx2 {pk['httpx2']}, pydantic {pk['pydantic']}. "
-        f"Other processes on the machine used {info['other_load_cores']:g} cores on average during the run"
-        + (" (a busy machine: timings are noisier than on an idle one)." if info["other_load_cores"] > 0.2 else "."),
-        "Everything runs on loopback: fake gateways (benchmarks/fakegw.py) and the embedded sandbox. Baselines are "
-        "measured in the same run; the ratio is ours / baseline (for polling: / the fixed 10 s poller, simulated exactly on "
-        "the same jobs).",
-        "",
-        table(rows),
-    ]
-    if errors:
-        out += ["", "**Sections that failed to run:**", ""] + [f"- {k}: {v}" for k, v in errors.items()]
-    for block in extra:
-        out += ["", block]
-    return "\n".join(out) + "\n"
-
-
-def startup_md(d: dict[str, Any]) -> str:
-    cs = d["cold_start"]
-    lines = ["### Start-up detail", "",
-             "| Server | spawn -> initialize (median) | spawn -> tools/list (median, p10-p90) | VmHWM (median / max) |",
-             "|---|---|---|---|"]
-    names = {"bare": "bare low-level server", "sandbox": "ours, sandbox only", "all5": "ours, all five gateways"}
-    for key, label in names.items():
-        c = cs[key]
-        lines.append(f"| {label} | {c['init']['median'] * 1000:.0f} ms | {c['list']['median'] * 1000:.0f} ms "
-                     f"({c['list']['p10'] * 1000:.0f}-{c['list']['p90'] * 1000:.0f}) | "
-                     f"{c['hwm_median'] / 2**20:.1f} / {c['hwm_max'] / 2**20:.1f} MiB |")
-    imp = d["imports"]["all5"]
-    pkgs = ", ".join(f"{k} {v:g}" for k, v in list(imp["by_package_ms"].items())[:12])
-    ours = ", ".join(f"{k} {v:g}" for k, v in list(imp["our_modules_self_ms"].items())[:12])
-    third = ", ".join(f"{k} {v:g}" for k, v in list(imp["extra_third_party_modules_self_ms"].items())[:10])
-    phases = d.get("phases", {}).get("all5", {})
-    if phases.get("ms"):
-        lines += ["", "Our start path, step by step (median of 5 fresh processes, all five gateways; "
-                  "benchmarks/startup_phases.py):", "", "| Step | ms |", "|---|---|"]
-        lines += [f"| {name} | {value:g} |" for name, value in phases["ms"].items()]
-        if phases.get("error"):
-            lines.append(f"\n(stopped early: {phases['error']})")
-    s = d["schema"]
-    tools = "; ".join(f"{name} {parts['total']:,} B (inputSchema {parts.get('inputSchema', 0):,}, outputSchema "
-                      f"{parts.get('outputSchema', 0):,}, description {parts.get('description', 0):,})"
-                      for name, parts in s["all5_breakdown"].items())
-    lines += ["",
-              f"Import profile (`-X importtime`, median of 3 starts, all five gateways): {imp['extra_modules']} modules beyond "
-              f"the bare server's, {imp['extra_self_ms']:.0f} ms of self time (whole start: ours "
-              f"{imp['ours_total_self_ms']:.0f} ms, bare {imp['bare_total_self_ms']:.0f} ms; importtime inflates "
-              "both). Extra self time by package, ms: " + pkgs + ".",
-              "Our modules, self ms: " + ours + ".",
-              "Third-party modules the bare server does not load, self ms: " + third + ".",
-              f"Gateway requests during all the starts: {d['gateway_requests_during_starts']}.",
-              "",
-              f"tools/list with all five gateways: {s['all5_bytes']:,} B ({s['model_ids']} model ids); " + tools + "."]
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -228,7 +228,7 @@ def _cpu_between(samples: list[tuple[float, float, int]], a: float, b: float) ->
 # ---- the baseline: what a bare httpx2 client spends in CPU per GET of the same route ---------------------------------
 def _raw_get_cpu(base_url: str, n: int) -> float:
     out = subprocess.run([sys.executable, "-m", "benchmarks.scale", "rawget", "--fake", base_url, "--n", str(n)],
-                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+                         cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
     if out.returncode != 0:
         raise BenchError(f"raw GET worker failed: {out.stderr[-2000:]}")
     return float(out.stdout.strip().splitlines()[-1])
@@ -263,7 +263,7 @@ async def _rawget(base_url: str, n: int, concurrency: int = 50) -> float:
 def _diagnose(base_url: str, log: Any) -> dict[str, float]:
     """CPU per call of each part of a poll (diagnostic only: a failure here never fails the benchmark)."""
     out = subprocess.run([sys.executable, "-m", "benchmarks.scale", "diagnose", "--fake", base_url], cwd=ROOT,
-                         capture_output=True, text=True, timeout=300)
+                         capture_output=True, text=True, timeout=300, check=False)
     if out.returncode != 0:
         log(f"  scale: poll-cost diagnosis failed: {out.stderr[-1500:]}")
         return {}
@@ -272,7 +272,6 @@ def _diagnose(base_url: str, log: Any) -> dict[str, float]:
 
 async def _parts(base_url: str) -> dict[str, float]:
     import anyio
-    import httpx2
 
     from providers.base import VideoRequest
     from server.app import make_client, open_runtime

@@ -97,7 +97,7 @@ def start_phases(env: dict[str, str], runs: int = 5) -> dict[str, Any]:
     error = None
     for _ in range(runs):
         out = subprocess.run([sys.executable, "-m", "benchmarks.startup_phases"], cwd=ROOT, env=env,
-                             capture_output=True, text=True, timeout=120)
+                             capture_output=True, text=True, timeout=120, check=False)
         try:
             data = json.loads(out.stdout.strip().splitlines()[-1])
         except (ValueError, IndexError):

@@ -57,7 +57,7 @@ def main() -> None:
             runtime = app.Runtime(settings, client, providers, engine, True)
             runtime.tools()
             mark("tools/list: tool_definitions()")
-            await anyio.sleep(0)
+            await anyio.lowlevel.checkpoint()
         await client.aclose()
 
     anyio.run(lifespan)
@@ -73,7 +73,7 @@ if __name__ == "__main__":
     try:
         main()
         error = None
-    except Exception as exc:  # a renamed internal: report what was timed so far
+    except Exception as exc:  # noqa: BLE001 - a renamed internal: report what was timed so far
         error = f"{type(exc).__name__}: {exc}"
     prev, out = T0, []
     for name, t in marks:

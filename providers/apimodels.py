@@ -11,7 +11,7 @@ from typing import Any
 
 from providers.base import ModelInfo, TaskSnapshot, TaskStatus, VideoRequest
 from providers.errors import BadResponse
-from providers.newapi import CatalogProvider, drop_none, mode_for
+from providers.newapi import CatalogProvider, drop_none, fields, mode_for
 from providers.orcarouter import kling_sound
 from providers.parse import parse_task
 
@@ -25,6 +25,11 @@ class ApiModels(CatalogProvider):
     env = "APIMODELS_API_KEY"
     catalog = "apimodels"
     submit_path = ROUTE
+    family_fields = {
+        "kling-omni": fields("last_frame", "reference_images", "reference_videos", "audio"),
+        "kling": fields("last_frame", "negative_prompt", "audio"),
+        "kling-motion": fields("reference_videos", "audio"),  # the motion video
+    }
 
     def build_body(self, request: VideoRequest, info: ModelInfo) -> dict[str, Any]:
         common = {

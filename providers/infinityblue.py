@@ -10,7 +10,7 @@ from typing import Any
 
 from providers.base import ModelInfo, VideoRequest
 from providers.errors import InvalidRequest
-from providers.newapi import SHAPE_A, SHAPE_B, NewApiProvider, drop_none, mode_for
+from providers.newapi import SHAPE_A, SHAPE_B, NewApiProvider, drop_none, fields, mode_for, require_mode
 from providers.orcarouter import kling_sound
 
 # (aspect ratio, resolution) -> (width, height), for the models that honour width/height (Veo).
@@ -28,10 +28,17 @@ class InfinityBlue(NewApiProvider):
     submit_path = "/v1/video/generations"
     poll_routes = (SHAPE_A, SHAPE_B)  # the documented poll route answers the flat body [seed 004]
 
+    family_fields = {
+        "kling": fields("last_frame", "negative_prompt", "audio"),  # Kling has no seed; image_tail in metadata
+        "veo": fields("negative_prompt", "audio", "seed"),  # no last-frame or reference field in this body
+    }
+
     def family_of(self, name: str) -> str:
         return "veo" if "veo" in name.lower() else "kling"
 
     def check(self, request: VideoRequest, info: ModelInfo) -> None:
+        if info.family == "kling":
+            require_mode(request, info, self.title)
         if info.family == "veo" and request.audio is False:
             raise InvalidRequest(
                 f"{info.name} on InfinityBlue always generates audio; leave audio unset (or true).",

@@ -1,6 +1,6 @@
-"""The base the four new-api forks share (OrcaRouter, OmniRouters, OctopusX, InfinityBlue): routes, polling with
-fallback between the two task views, the content proxy, /v1/models discovery. Subclasses add a request builder.
-"""
+"""What the adapters share: CatalogProvider (catalog, validation, submit; apimodels uses it too) and NewApiProvider,
+the base of the four new-api forks (OrcaRouter, OmniRouters, OctopusX, InfinityBlue): poll views with fallback, the
+content proxy and /v1/models discovery. Subclasses add a request builder."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from pydantic import SecretStr
 
 from providers import catalogs
 from providers.base import ModelInfo, TaskSnapshot, TaskStatus, VideoRequest
-from providers.errors import BadResponse, ProviderError
+from providers.errors import BadResponse, InvalidRequest, ProviderError
 from providers.http import GatewayHTTP
 from providers.parse import parse_task
-from providers.validate import unknown_model, validate
+from providers.validate import ALL_FIELDS, refuse_unmapped, unknown_model, validate
 
 __all__ = ["CatalogProvider", "NewApiProvider", "parse_task", "is_video_model"]
 
@@ -56,6 +56,9 @@ class CatalogProvider:
     sandbox: ClassVar[bool] = False
     catalog: ClassVar[str]  # providers/catalogs/<catalog>.json
     submit_path: ClassVar[str] = "/v1/video/generations"
+    # family -> the request fields its body builder maps ("*" = any other family). Checked for every model, so a
+    # discovered model with permissive ModelInfo still cannot have a field silently dropped.
+    family_fields: ClassVar[dict[str, frozenset[str]]] = {}
 
     def __init__(
         self, client: httpx2.AsyncClient, *, base_url: str, api_key: SecretStr | None = None, **options: Any
@@ -83,6 +86,8 @@ class CatalogProvider:
         if info is None:
             raise unknown_model(request.model, self.title, self.models())
         validate(request, info, provider=self.title, siblings=self.models())
+        mapped = self.family_fields.get(info.family, self.family_fields.get("*", ALL_FIELDS))
+        refuse_unmapped(request, info, mapped, provider=self.title, siblings=self.models())
         self.check(request, info)
         return info
 
@@ -199,9 +204,25 @@ class NewApiProvider(CatalogProvider):
         return ""
 
 
+def fields(*names: str) -> frozenset[str]:
+    """The request fields a builder maps, always with duration, aspect_ratio, resolution and the first frame."""
+    return frozenset(("duration", "aspect_ratio", "resolution", "first_frame", *names))
+
+
+KLING_MODES = {"720p": "std", "1080p": "pro", "4k": "4k"}  # resolution -> Kling `mode` [seed 000]
+
+
 def mode_for(resolution: str | None) -> str | None:
-    """Kling `mode` from a resolution: 720p -> std, 1080p -> pro, 4k -> 4k [seed 000]."""
-    return {"720p": "std", "1080p": "pro", "4k": "4k"}.get((resolution or "").lower())
+    return KLING_MODES.get((resolution or "").lower())
+
+
+def require_mode(request: VideoRequest, info: ModelInfo, provider: str) -> None:
+    """Kling says resolution only through `mode`: a resolution with no mode cannot be sent (discovered models)."""
+    if request.resolution and mode_for(request.resolution) is None:
+        raise InvalidRequest(
+            f"{info.name} on {provider} takes resolution 720p (std), 1080p (pro) or 4k (got {request.resolution}).",
+            provider=provider,
+        )
 
 
 def drop_none(body: dict[str, Any]) -> dict[str, Any]:

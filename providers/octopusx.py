@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from providers.base import ModelInfo, VideoRequest
-from providers.newapi import SHAPE_A, SHAPE_B, NewApiProvider, drop_none
+from providers.errors import InvalidRequest
+from providers.newapi import SHAPE_A, SHAPE_B, NewApiProvider, drop_none, fields
 from providers.orcarouter import ark_content, ark_params
 
 
@@ -20,6 +21,16 @@ class OctopusX(NewApiProvider):
     catalog = "octopusx"
     # Kling/Sora/Veo tasks: Shape B plus a top-level video_url; Seedance tasks: Shape A [providers.md §4].
     poll_routes = (SHAPE_B, SHAPE_A)
+
+    family_fields = {
+        "kling": fields("last_frame", "reference_videos", "audio"),  # metadata.last_frame_url / video_url
+        "seedance": fields("last_frame", "reference_images", "reference_videos", "audio", "seed"),
+    }
+    discovered_fields = {"negative_prompt": False}
+
+    def check(self, request: VideoRequest, info: ModelInfo) -> None:
+        if info.family != "seedance" and len(request.reference_videos) > 1:  # one metadata.video_url slot
+            raise InvalidRequest(f"{info.name} on OctopusX takes at most 1 reference video.", provider=self.title)
 
     def family_of(self, name: str) -> str:
         return "seedance" if "seedance" in name.lower() else "kling"

@@ -10,7 +10,8 @@ import re
 from typing import Any
 
 from providers.base import ModelInfo, VideoRequest
-from providers.newapi import SHAPE_A, SHAPE_B, NewApiProvider, drop_none
+from providers.errors import InvalidRequest
+from providers.newapi import SHAPE_A, SHAPE_B, NewApiProvider, drop_none, fields
 
 # The older doc puts the resolution in the name: Kling-3.0-omni-1080p, Hailuo-2.3-fast-768p [seed 001 §3.1].
 _SUFFIX = re.compile(r"^(?P<base>.+)-(?P<res>720p|768p|1080p|2048p|4096p)$", re.IGNORECASE)
@@ -23,6 +24,7 @@ class OmniRouters(NewApiProvider):
     catalog = "omnirouters"
     submit_path = "/v1/videos"  # = /v1/video/generations = /v1/videos/generations [seed 001]
     poll_routes = (SHAPE_B, SHAPE_A)
+    family_fields = {"*": fields("last_frame", "reference_images", "reference_videos", "audio")}
     discovered_fields = {"negative_prompt": False, "seed": False, "image_input": "url"}  # the body has no field
 
     def model(self, name: str) -> ModelInfo | None:
@@ -41,8 +43,17 @@ class OmniRouters(NewApiProvider):
             "note": f"{base.note} Resolution {res} is fixed by the name.".strip(),
         })
 
+    def check(self, request: VideoRequest, info: ModelInfo) -> None:
+        match = _SUFFIX.match(info.name)  # also covers discovered suffixed names, whose info is permissive
+        if match and request.resolution and request.resolution.lower() != match["res"].lower():
+            raise InvalidRequest(
+                f"{info.name} on OmniRouters takes resolution {match['res'].lower()} (it is in the name; "
+                f"got {request.resolution}).",
+                provider=self.title,
+            )
+
     def build_body(self, request: VideoRequest, info: ModelInfo) -> dict[str, Any]:
-        suffixed = _SUFFIX.match(info.name) is not None and info.name not in self._catalog
+        suffixed = _SUFFIX.match(info.name) is not None  # the name carries the resolution; do not repeat it
         # Image roles are undocumented: first frame, then last frame, then references [providers.md §11.3, I].
         images = [ref.url for ref in (request.first_frame, request.last_frame) if ref is not None]
         images += [ref.url for ref in request.reference_images]

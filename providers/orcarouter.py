@@ -9,8 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from providers.base import ModelInfo, VideoRequest
-from providers.errors import InvalidRequest
-from providers.newapi import SHAPE_A, SHAPE_B, NewApiProvider, drop_none, mode_for
+from providers.newapi import SHAPE_A, SHAPE_B, NewApiProvider, drop_none, fields, mode_for, require_mode
 
 
 def ark_content(request: VideoRequest, *, text: bool) -> list[dict[str, Any]]:
@@ -59,14 +58,16 @@ class OrcaRouter(NewApiProvider):
         omni = "omni" in name or name.endswith("-o1")  # the Omni endpoint's models [seed 000]
         return "kling-omni" if omni else "kling"
 
+    family_fields = {
+        # negative_prompt and image_tail are t2v/i2v only; image_list/video_list are Omni only [seed 000]
+        "kling": fields("last_frame", "negative_prompt", "audio"),
+        "kling-omni": fields("last_frame", "reference_images", "reference_videos", "audio"),
+        "seedance": fields("last_frame", "reference_images", "reference_videos", "audio", "seed"),
+    }
+
     def check(self, request: VideoRequest, info: ModelInfo) -> None:
-        if info.family == "kling" and (request.reference_images or request.reference_videos):
-            # image_list / video_list exist only on the Omni endpoint [seed 000]
-            raise InvalidRequest(
-                f"{info.name} on OrcaRouter takes no reference images or videos; "
-                "use kling/kling-video-o1 or kling/kling-v3-omni.",
-                provider=self.title,
-            )
+        if info.family != "seedance":
+            require_mode(request, info, self.title)
 
     def build_body(self, request: VideoRequest, info: ModelInfo) -> dict[str, Any]:
         if info.family == "seedance":

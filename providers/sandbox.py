@@ -6,6 +6,7 @@ Prompt markers (case-insensitive), for trying failure paths for free:
   [slow]     the job takes three times VIDEOGEN_SANDBOX_SECONDS
   [unknown]  while running, the gateway reports a status nobody knows (`unknown`); it still succeeds at the end
   [stuck]    the job never finishes (stays running at 50%), to try timeouts
+The same Idempotency-Key returns the same task (per process); `find(key)` looks a task up by its key.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from urllib.parse import urlsplit
 import httpx2
 from pydantic import SecretStr
 
-from providers.base import ModelInfo, VideoRequest
-from providers.newapi import SHAPE_A, SHAPE_B, NewApiProvider, drop_none
+from providers.base import ModelInfo, TaskSnapshot, VideoRequest
+from providers.errors import NotFound
+from providers.newapi import SHAPE_A, SHAPE_B, NewApiProvider, drop_none, parse_task
 from providers.registry import SPECS, GatewayConfig
 from providers.sandbox_gateway import DEFAULT_SECONDS, SECONDS_HEADER, build_app
 
@@ -78,6 +80,15 @@ class Sandbox(NewApiProvider):
             "image": request.first_frame.url if request.first_frame else None,
             "metadata": metadata,
         })
+
+    async def find(self, idempotency_key: str) -> TaskSnapshot | None:
+        """The task submitted with this key, if this process's sandbox created one (after an ambiguous submit)."""
+        try:
+            data = await self.http.get_json("/v1/videos", params={"idempotency_key": idempotency_key})
+        except NotFound:
+            return None
+        snapshot = parse_task(data)
+        return snapshot if snapshot.upstream_id else None
 
     def submit_headers(self) -> dict[str, str]:
         return {SECONDS_HEADER: str(self.seconds)}  # the job length is the adapter's option, not the gateway's

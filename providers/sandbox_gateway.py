@@ -178,6 +178,14 @@ def build_app() -> Starlette:
             return _error(400, "The task has not succeeded; there is no video yet.", "task_not_finished")
         return Response(sample_mp4(), media_type="video/mp4", headers={"Cache-Control": "max-age=86400"})
 
+    async def by_key(request: Request) -> Response:
+        """GET /v1/videos?idempotency_key=K: the task this process created for K (a sandbox-only lookup)."""
+        task_id = seen.get(request.query_params.get("idempotency_key", ""))
+        job = Job.parse(task_id) if task_id else None
+        if job is None:
+            return _error(404, "No task was created with this idempotency key.", "not_found")
+        return JSONResponse(video_object(job, str(request.base_url).rstrip("/")))
+
     async def list_models(request: Request) -> Response:
         rows = [{"id": name, "object": "model", "owned_by": "sandbox", "supported_endpoint_types": ["openai-video"]}
                 for name in models]
@@ -185,6 +193,7 @@ def build_app() -> Starlette:
 
     return Starlette(routes=[
         Route("/v1/videos", submit, methods=["POST"]),
+        Route("/v1/videos", by_key, methods=["GET"]),
         Route("/v1/video/generations", submit, methods=["POST"]),
         Route("/v1/videos/{task_id}", get_video, methods=["GET"]),
         Route("/v1/videos/{task_id}/content", content, methods=["GET"]),

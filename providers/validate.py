@@ -98,6 +98,24 @@ def validate(request: VideoRequest, info: ModelInfo, *, provider: str = "", sibl
             refuse("cannot generate audio when a reference video is given; set audio false or drop the video")
 
 
+# VideoRequest fields a request builder may or may not be able to express (prompt and options always are).
+MAPPABLE = ("duration", "aspect_ratio", "resolution", "negative_prompt", "first_frame", "last_frame",
+            "reference_images", "reference_videos", "audio", "seed")
+ALL_FIELDS = frozenset(MAPPABLE)
+
+
+def refuse_unmapped(
+    request: VideoRequest, info: ModelInfo, mapped: frozenset[str], *, provider: str, siblings: Sequence[ModelInfo] = ()
+) -> None:
+    """Refuse any set field the model's request builder has no place for: nothing is silently dropped."""
+    for name in MAPPABLE:
+        value = getattr(request, name)
+        if name not in mapped and value is not None and value != ():
+            flag = {"reference_images": "max_reference_images", "reference_videos": "max_reference_videos"}.get(name, name)
+            others = _others(siblings, flag) if flag in ModelInfo.model_fields else ""
+            raise InvalidRequest(f"{info.name} on {provider} takes no {name}{others}.", provider=provider)
+
+
 def _is_http(url: str) -> bool:
     return url.lower().startswith(("http://", "https://"))
 

@@ -95,6 +95,9 @@ async def test_idempotency_key_returns_the_same_task():
         b = await provider.submit(kling(), idempotency_key="key-1")
         c = await provider.submit(kling(), idempotency_key="key-2")
         assert a.upstream_id == b.upstream_id != c.upstream_id
+        found = await provider.find("key-1")  # the engine's lookup after an ambiguous submit
+        assert found is not None and found.upstream_id == a.upstream_id and found.status is TaskStatus.QUEUED
+        assert await provider.find("never-used") is None
 
 
 async def test_validation_is_real():

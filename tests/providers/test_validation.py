@@ -119,8 +119,20 @@ def test_discovered_models_are_permissive_but_not_absurd():
         validate(req("new-model", prompt=""), info)
 
 
-def test_every_request_field_is_mapped_or_refused():
-    """A field set on the request either shows up in the body or is refused: nothing is silently dropped."""
+DISCOVERABLE = {  # one name per request-builder family, as GET /v1/models might list them
+    "orcarouter": ["kling/kling-v9", "kling/kling-v9-omni", "byteplus/seedance-9"],
+    "omnirouters": ["Kling-9.0", "Wan-2.5-1080p"],  # a suffixed name of a known model is not "new"
+    "octopusx": ["Kling-9.0", "doubao-seedance-9"],
+    "infinityblue": ["kling-v9", "veo_9"],
+    "sandbox": [], "apimodels": [],
+}
+
+
+async def test_every_request_field_is_mapped_or_refused():
+    """A field set on the request either shows up in the body or is refused: nothing is silently dropped.
+
+    Checked for every catalog model and for discovered models of every builder family.
+    """
     import json
 
     from providers.registry import SPECS
@@ -133,7 +145,11 @@ def test_every_request_field_is_mapped_or_refused():
     }
     checked = 0
     for provider_id in SPECS:
-        provider = adapter_class(provider_id)(None, base_url="http://x.invalid", api_key=None)
+        gw = fake_for(provider_id if provider_id != "sandbox" else "orcarouter")
+        gw.models = [{"id": name, "supported_endpoint_types": ["openai-video"]} for name in DISCOVERABLE[provider_id]]
+        async with gw.client() as client:
+            provider = adapter_class(provider_id)(client, base_url=gw.base_url, api_key=None)
+            assert len(await provider.discover()) == len(DISCOVERABLE[provider_id])
         for info in provider.models():
             values = dict(probes, aspect_ratio=info.aspect_ratios[-1] if info.aspect_ratios else "7:3",
                           resolution=info.resolutions[-1] if info.resolutions else "999p",
