@@ -59,7 +59,7 @@ def _union(providers: Mapping[str, Provider], attr: str) -> list[Any]:
 def generate_video_input_schema(providers: Mapping[str, Provider], default_wait: float) -> dict[str, Any]:
     ids = [model_id(p, m) for p in providers.values() for m in p.models()]
     durations = sorted({d for p in providers.values() for m in p.models() for d in m.durations})
-    image = "http(s) URL, data: URI, or local file path"
+    image = "URL, data: URI or local file"
     props: dict[str, Any] = {
         "model": {"type": "string", "enum": ids, "description": "Model id; per-model options: list_video_models"},
         "prompt": {"type": "string", "maxLength": 10000},
@@ -76,10 +76,10 @@ def generate_video_input_schema(providers: Mapping[str, Provider], default_wait:
         "options": {"type": "object", "description": "Gateway-native parameters, sent as given"},
         "wait_seconds": {
             "type": "number", "minimum": 0, "maximum": MAX_WAIT,
-            "description": f"Max seconds to wait before returning the task_id (default {default_wait:g})",
+            "description": f"Max wait before returning the task (default {default_wait:g})",
         },
-        "idempotency_key": {"type": "string", "maxLength": 200, "description": "Same key, same job: never billed twice"},
-        "download": {"type": "boolean", "description": "Save the video on this machine (default on)"},
+        "idempotency_key": {"type": "string", "maxLength": 200, "description": "Same key = same job, never billed twice"},
+        "download": {"type": "boolean", "description": "Save the video locally"},
     }
     if not durations:
         props["duration"].pop("enum")
@@ -93,10 +93,10 @@ def tool_definitions(providers: Mapping[str, Provider], default_wait: float) -> 
             name="generate_video",
             title="Generate video",
             description=(
-                "Start ONE paid video generation job (text-to-video, or image-to-video with first_frame_image) and "
-                "wait up to wait_seconds, reporting progress. Returns the task: finished with video_url, or still "
-                "running with task_id; then call get_video_task, never generate_video again for the same video. "
-                "Check models and allowed options with list_video_models first."
+                "Start ONE paid video job (text-to-video; image-to-video with first_frame_image), waiting up to "
+                "wait_seconds with progress. Returns the task: done with video_url, or running with task_id; then "
+                "use get_video_task, never generate_video again for the same video. Models/options: "
+                "list_video_models."
             ),
             input_schema=generate_video_input_schema(providers, default_wait),
             output_schema=TASK_OUTPUT_SCHEMA,
@@ -121,9 +121,7 @@ def tool_definitions(providers: Mapping[str, Provider], default_wait: float) -> 
                 "additionalProperties": False,
             },
             output_schema=TASK_OUTPUT_SCHEMA,
-            annotations=t.ToolAnnotations(
-                read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True
-            ),
+            annotations=t.ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=True),
         ),
         t.Tool(
             name="list_video_models",
@@ -144,7 +142,7 @@ def tool_definitions(providers: Mapping[str, Provider], default_wait: float) -> 
             },
             annotations=t.ToolAnnotations(
                 # open world: it may ask the gateways' GET /v1/models for models the catalog lacks
-                read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True
+                read_only_hint=True, idempotent_hint=True, open_world_hint=True
             ),
         ),
     ]

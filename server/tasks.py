@@ -37,7 +37,6 @@ class Task(BaseModel):
 
 
 _nullable_str = {"type": ["string", "null"]}
-_nullable_time = {"type": ["string", "null"], "format": "date-time"}
 
 # Hand-written (not pydantic's) so tools/list stays small and exact.
 TASK_OUTPUT_SCHEMA: dict[str, Any] = {
@@ -50,14 +49,14 @@ TASK_OUTPUT_SCHEMA: dict[str, Any] = {
         "progress": {"type": ["integer", "null"]},
         "video_url": _nullable_str,
         "local_path": _nullable_str,
-        "expires_at": _nullable_time,
+        "expires_at": _nullable_str,  # ISO 8601, like the other times
         "error": {
             "type": ["object", "null"],
             "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
         },
         "upstream_task_id": _nullable_str,
-        "created_at": {"type": "string", "format": "date-time"},
-        "updated_at": {"type": "string", "format": "date-time"},
+        "created_at": {"type": "string"},
+        "updated_at": {"type": "string"},
         "sandbox": {"type": "boolean"},
         "warning": _nullable_str,
     },
