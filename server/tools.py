@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from providers.base import MediaRef, ModelInfo, Provider, VideoRequest
 from providers.errors import ProviderError
 from server import media, tasks_ext
+from server.engine import TaskNotFound
 from server.progress import Progress
 from server.render import error_result, task_result
 from server.schemas import MAX_WAIT, model_id, model_public
@@ -128,16 +129,15 @@ def build_request(rt: Runtime, args: GenerateArgs, name: str) -> VideoRequest:
     )
 
 
-async def wait_with_progress(ctx: ServerRequestContext, rt: Runtime, task: Task, deadline: float) -> Task:
+async def wait_with_progress(ctx: ServerRequestContext, rt: Runtime, task_id: str, deadline: float) -> Task:
     """Wait on the engine until the task ends or the deadline passes, streaming progress to the client."""
-    progress = Progress(ctx.session.report_progress)
-    await progress.update(task)
     timeout = max(0.0, deadline - time.monotonic())
-    if task.status.terminal or timeout == 0:
-        return await rt.engine.wait(task.task_id, 0)
+    if timeout == 0:
+        return await rt.engine.wait(task_id, 0)  # one ledger read: the hot path of get_video_task
+    progress = Progress(ctx.session.report_progress)
     async with anyio.create_task_group() as tg:
         tg.start_soon(progress.heartbeat)
-        task = await rt.engine.wait(task.task_id, timeout, progress.update)
+        task = await rt.engine.wait(task_id, timeout, progress.update)  # on_change gets the current state first
         tg.cancel_scope.cancel()
     return task
 
@@ -158,18 +158,18 @@ async def generate_video(
     started_task = await rt.engine.start(provider, request, idempotency_key=args.idempotency_key, download=download)
     if tasks_ext.client_wants_tasks(ctx):  # the client polls tasks/get itself: hand back the durable handle now
         return tasks_ext.created(rt, started_task.task)
-    task = await wait_with_progress(ctx, rt, started_task.task, started + wait)
+    task = await wait_with_progress(ctx, rt, started_task.task.task_id, started + wait)
     return task_result(task, note=started_task.reason if started_task.reused else "")
 
 
 async def get_video_task(ctx: ServerRequestContext, rt: Runtime, arguments: dict[str, Any]) -> t.CallToolResult:
     started = time.monotonic()
     args: GetArgs = parse(GetArgs, arguments)
-    task = await rt.engine.get(args.task_id)
-    if task is None:
+    try:
+        task = await wait_with_progress(ctx, rt, args.task_id, started + args.wait_seconds)
+    except TaskNotFound:
         recent = ", ".join(x.task_id for x in await rt.engine.list(5)) or "none yet"
-        raise ToolInputError(f"No task {args.task_id!r} on this server. Recent task ids: {recent}.")
-    task = await wait_with_progress(ctx, rt, task, started + args.wait_seconds)
+        raise ToolInputError(f"No task {args.task_id!r} on this server. Recent task ids: {recent}.") from None
     return task_result(task)
 
 
