@@ -160,13 +160,17 @@ async def _pieces() -> dict[str, float]:
     from server.app import open_runtime
     from server.settings import Settings
 
-    class _Session:
-        async def report_progress(self, *args: Any, **kwargs: Any) -> None:  # no progress token: a no-op
+    class _Session:  # a handshake-era client with no progress token and no extensions
+        client_capabilities = None
+
+        async def report_progress(self, *args: Any, **kwargs: Any) -> None:
             return None
 
     class _Ctx:
         session = _Session()
         request_id = 1
+        protocol_version = "2025-11-25"
+        meta = None
 
     async def per_call(fn: Any, n: int = 2000) -> float:
         for _ in range(100):

@@ -33,6 +33,9 @@ def clean_env(home: Path, **extra: str) -> dict[str, str]:
         k: v for k, v in os.environ.items()
         if not k.startswith("VIDEOGEN_") and not any(k.startswith(p + "_") for p in GATEWAY_PREFIXES)
     }
+    # Byte-code caches allowed, as in any installed package: from a checkout (editable install), our modules would
+    # otherwise be compiled on every start while the mcp SDK's come precompiled from site-packages.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.update(VIDEOGEN_HOME=str(home), VIDEOGEN_LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1")
     env.update({k: str(v) for k, v in extra.items()})
     return env
