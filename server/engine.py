@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import random
-import sqlite3
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,9 @@ import anyio.abc
 
 from providers.base import Provider, TaskSnapshot, TaskStatus, VideoRequest
 from server import submit
-from server.ledger import SUBMITTING, Ledger, TaskRow, describe_request, lease_is_live, new_task_id, process_owner
+from server.ledger import (
+    SUBMITTING, Ledger, LedgerConflict, TaskRow, lease_is_live, new_task_id, process_owner,
+)
 from server.polling import DownloadPlace, Poller, Timing, snapshot_changes, upstream_key
 from server.tasks import Task
 
@@ -170,7 +171,7 @@ class Engine:
         """
         if self._tg is None:
             raise RuntimeError("the engine is not running; use `async with Engine(...)`")
-        fingerprint, request_json = describe_request(provider.id, request)
+        fingerprint, request_json = submit.describe_request(provider.id, request)
         now = self.ledger.now()
         row = TaskRow(
             task_id=new_task_id(), provider=provider.id, model=f"{provider.id}/{request.model}",
@@ -313,7 +314,7 @@ class Engine:
             changes.update(state=TaskStatus.QUEUED.value, error_code=None, error_message=None)
         try:
             await self._record(watch, changes, detail=detail)
-        except sqlite3.IntegrityError:  # the gateway named a job another of our tasks already tracks
+        except LedgerConflict:  # the gateway named a job another of our tasks already tracks
             await self._record(watch, {
                 "state": "unknown", "error_code": "duplicate_upstream",
                 "error_message": f"The gateway answered with job {snap.upstream_id}, which another task of this server "

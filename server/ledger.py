@@ -1,33 +1,30 @@
-"""The durable task ledger: one SQLite file (WAL) shared by every server process on this machine.
-
-Every paid job gets a row before its submit is sent; every status change is appended to `events`; a lease column
-says which process is working on a row. All SQLite work runs in a worker thread, never on the event loop.
-"""
+"""The durable task ledger: one SQLite file (WAL) shared by every server process on this machine. A job's row is
+committed before its submit is sent, status changes go to `events`, a lease says which process works on a row.
+All SQLite work runs in a worker thread, never on the event loop."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 import random
-import re
 import secrets
 import socket
-import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 import anyio.to_thread
 
-from providers.base import TaskStatus, VideoRequest
+from providers.base import TaskStatus
 from server.tasks import Task, TaskError
+
+if TYPE_CHECKING:
+    import sqlite3  # imported on first use: not on the server's start-up path
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -85,6 +82,10 @@ class LedgerError(Exception):
     """The ledger could not be used (unwritable folder, a file from a newer version, contention beyond patience)."""
 
 
+class LedgerConflict(LedgerError):
+    """A write broke a uniqueness rule (an upstream task id already followed by another task)."""
+
+
 @dataclass(frozen=True, slots=True)
 class TaskRow:
     task_id: str
@@ -135,6 +136,7 @@ class TaskRow:
 
 
 _COLUMNS = tuple(f.name for f in fields(TaskRow))
+_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM tasks "
 _UPDATABLE = frozenset(_COLUMNS) - {"task_id", "provider", "model", "fingerprint", "request_json",
                                     "idempotency_key", "created_at", "sandbox"}
 
@@ -151,29 +153,45 @@ def _row(values: sqlite3.Row | tuple | None) -> TaskRow | None:
     return TaskRow(**data)
 
 
+def _fetch(conn: sqlite3.Connection, task_id: str) -> TaskRow | None:
+    return _row(conn.execute(_SELECT + "WHERE task_id = ?", (task_id,)).fetchone())
+
+
+def _proc_stat(pid: int) -> list[bytes] | None:
+    """Fields 3.. of /proc/<pid>/stat (state first), or None off Linux or when unreadable."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
 def process_owner() -> str:
-    """A lease owner id: host, pid and a random part (so two Engines in one process are distinct owners)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{os.urandom(4).hex()}"
+    """A lease owner id: host, pid, the pid's start time (pids get reused) and a random part (two Engines in one
+    process are distinct owners)."""
+    fields_ = _proc_stat(os.getpid())
+    started = fields_[19].decode() if fields_ and len(fields_) > 19 else "-"
+    return f"{socket.gethostname()}:{os.getpid()}:{started}:{os.urandom(4).hex()}"
 
 
 def owner_alive(owner: str) -> bool:
-    """False only when the owner provably died: same host, and its pid is gone (or a zombie)."""
-    host, _, rest = owner.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
+    """False only when the owner provably died: same host, and its pid is gone, a zombie, or a newer process."""
+    parts = owner.rsplit(":", 3)
+    if len(parts) != 4 or parts[0] != socket.gethostname() or not parts[1].isdigit():
         return True
-    pid = int(pid_text)
+    pid, started = int(parts[1]), parts[2]
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    try:  # a killed child that nobody reaped still answers kill(0)
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            return stat.read().rsplit(b")", 1)[1].split()[0] != b"Z"
-    except (OSError, IndexError):
+    fields_ = _proc_stat(pid)
+    if fields_ is None or len(fields_) <= 19:
         return True
+    if fields_[0] == b"Z":  # killed, not yet reaped by its parent
+        return False
+    return started == "-" or fields_[19].decode() == started
 
 
 class Ledger:
@@ -191,6 +209,8 @@ class Ledger:
 
     # -- plumbing ---------------------------------------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
+        import sqlite3
+
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fresh = not self.path.exists()
         conn = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False)
@@ -210,7 +230,8 @@ class Ledger:
                     raise LedgerError(f"{self.path} was written by a newer videogen-mcp (schema {version}); upgrade.")
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
         except BaseException:
             conn.close()
@@ -225,6 +246,8 @@ class Ledger:
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T], *, write: bool) -> T:
         """Run fn in a worker thread; SQLITE_BUSY beyond busy_timeout is retried here, never shown to an agent."""
+        import sqlite3
+
         if self._limiter is None:
             self._limiter = anyio.CapacityLimiter(1)
         deadline = time.monotonic() + self._patience
@@ -234,6 +257,8 @@ class Ledger:
                 # A read may be abandoned by a cancelled wait (bounded waits); a write must finish to be known.
                 return await anyio.to_thread.run_sync(self._locked, fn, limiter=self._limiter,
                                                       abandon_on_cancel=not write)
+            except sqlite3.IntegrityError as exc:
+                raise LedgerConflict(str(exc)) from exc
             except sqlite3.OperationalError as exc:
                 text = str(exc).lower()
                 if "locked" not in text and "busy" not in text:
@@ -243,17 +268,29 @@ class Ledger:
                 await anyio.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 0.5)
 
-    @staticmethod
-    def _tx(conn: sqlite3.Connection, body: Callable[[], T]) -> T:
-        conn.execute("BEGIN IMMEDIATE")  # take the write lock up front: no read-then-upgrade deadlock
-        try:
-            result = body()
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        return result
+    async def _write(self, fn: Callable[[sqlite3.Connection], T], *, durable: bool = True) -> T:
+        """Run fn in one IMMEDIATE transaction. durable=False: no fsync at commit (WAL still survives a crash of
+        the process; only a power cut may lose it), for what is worthless after a power cut anyway: leases, and
+        progress ticks."""
+
+        def tx(conn: sqlite3.Connection) -> T:
+            if not durable:
+                conn.execute("PRAGMA synchronous = NORMAL")  # may not change inside a transaction
+            try:
+                conn.execute("BEGIN IMMEDIATE")  # the write lock up front: no read-then-upgrade deadlock
+                try:
+                    result = fn(conn)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            finally:
+                if not durable:
+                    conn.execute("PRAGMA synchronous = FULL")
+            return result
+
+        return await self._run(tx, write=True)
 
     def close(self) -> None:
         with self._lock:
@@ -263,22 +300,16 @@ class Ledger:
 
     # -- reads ------------------------------------------------------------------------------------------------------
     async def get(self, task_id: str) -> TaskRow | None:
-        sql = f"SELECT {', '.join(_COLUMNS)} FROM tasks WHERE task_id = ?"
-        return await self._run(lambda c: _row(c.execute(sql, (task_id,)).fetchone()), write=False)
+        return await self._run(lambda c: _fetch(c, task_id), write=False)
 
-    async def list(self, limit: int = 50, *, states: Iterable[str] | None = None) -> list[TaskRow]:
-        where, args = "", []
-        if states is not None:
-            states = list(states)
-            where = f"WHERE state IN ({', '.join('?' * len(states))})"
-            args = states
-        sql = f"SELECT {', '.join(_COLUMNS)} FROM tasks {where} ORDER BY created_at DESC, rowid DESC LIMIT ?"
-        return await self._run(lambda c: [_row(r) for r in c.execute(sql, (*args, limit))], write=False)
+    async def list(self, limit: int = 50) -> list[TaskRow]:
+        sql = _SELECT + "ORDER BY created_at DESC, rowid DESC LIMIT ?"
+        return await self._run(lambda c: [_row(r) for r in c.execute(sql, (limit,))], write=False)
 
     async def unsettled(self, limit: int = 10_000) -> list[TaskRow]:
         """Rows something may still happen to: not terminal, or a download still owed."""
-        sql = (f"SELECT {', '.join(_COLUMNS)} FROM tasks WHERE state NOT IN ('succeeded', 'failed', 'cancelled') "
-               "OR download_state = 'pending' ORDER BY created_at LIMIT ?")
+        sql = (_SELECT + "WHERE state NOT IN ('succeeded', 'failed', 'cancelled') OR download_state = 'pending' "
+               "ORDER BY created_at LIMIT ?")
         return await self._run(lambda c: [_row(r) for r in c.execute(sql, (limit,))], write=False)
 
     async def events(self, task_id: str) -> list[dict[str, Any]]:
@@ -294,12 +325,11 @@ class Ledger:
         """
 
         def body(conn: sqlite3.Connection) -> tuple[TaskRow, bool]:
-            select = f"SELECT {', '.join(_COLUMNS)} FROM tasks "
             if row.idempotency_key is not None:
-                found = conn.execute(select + "WHERE idempotency_key = ?", (row.idempotency_key,)).fetchone()
+                found = conn.execute(_SELECT + "WHERE idempotency_key = ?", (row.idempotency_key,)).fetchone()
             elif dedupe_window > 0:
                 found = conn.execute(
-                    select + "WHERE fingerprint = ? AND created_at >= ? AND state NOT IN ('failed', 'cancelled') "
+                    _SELECT + "WHERE fingerprint = ? AND created_at >= ? AND state NOT IN ('failed', 'cancelled') "
                     "ORDER BY created_at DESC LIMIT 1", (row.fingerprint, row.created_at - dedupe_window)).fetchone()
             else:
                 found = None
@@ -311,22 +341,21 @@ class Ledger:
                          (row.task_id, row.created_at, row.state))
             return row, False
 
-        return await self._run(lambda c: self._tx(c, lambda: body(c)), write=True)
+        return await self._write(body)
 
     async def update(self, task_id: str, *, owner: str | None = None, detail: str | None = None,
-                     **changes: Any) -> TaskRow | None:
+                     durable: bool = True, **changes: Any) -> TaskRow | None:
         """Apply `changes` (columns) and record an event when the state or error changes.
 
         With `owner`, only while that owner holds the row's lease (a stale poller must not overwrite a newer one):
-        returns None when it does not. Unchanged values cause no write at all.
+        returns None when it does not. Unchanged values cause no write at all. durable=False: see `_write`.
         """
         bad = set(changes) - _UPDATABLE
         if bad:
             raise ValueError(f"not updatable: {sorted(bad)}")
 
         def body(conn: sqlite3.Connection) -> TaskRow | None:
-            current = _row(conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM tasks WHERE task_id = ?",
-                                        (task_id,)).fetchone())
+            current = _fetch(conn, task_id)
             if current is None or (owner is not None and current.lease_owner != owner):
                 return None
             delta = {k: v for k, v in changes.items() if getattr(current, k) != v}
@@ -343,7 +372,7 @@ class Ledger:
                     (task_id, now, new.state, new.progress, new.error_code, detail))
             return new
 
-        return await self._run(lambda c: self._tx(c, lambda: body(c)), write=True)
+        return await self._write(body, durable=durable)
 
     async def acquire(self, task_id: str, owner: str, ttl: float) -> TaskRow | None:
         """Take (or keep) the row's lease if it is free, ours, expired, or held by a dead process on this host.
@@ -352,8 +381,7 @@ class Ledger:
         """
 
         def body(conn: sqlite3.Connection) -> TaskRow | None:
-            current = _row(conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM tasks WHERE task_id = ?",
-                                        (task_id,)).fetchone())
+            current = _fetch(conn, task_id)
             if current is None:
                 return None
             now = self.now()
@@ -364,13 +392,12 @@ class Ledger:
                          (owner, now + ttl, task_id))
             return replace(current, lease_owner=owner, lease_expires=now + ttl)
 
-        return await self._run(lambda c: self._tx(c, lambda: body(c)), write=True)
+        return await self._write(body, durable=False)
 
     async def renew(self, owner: str, ttl: float) -> int:
         """Extend every lease `owner` holds (one write for all of a process's pollers)."""
         sql = "UPDATE tasks SET lease_expires = ? WHERE lease_owner = ?"
-        return await self._run(lambda c: self._tx(c, lambda: c.execute(sql, (self.now() + ttl, owner)).rowcount),
-                               write=True)
+        return await self._write(lambda c: c.execute(sql, (self.now() + ttl, owner)).rowcount, durable=False)
 
     async def release(self, owner: str, task_id: str | None = None) -> None:
         """Give up one lease, or all of `owner`'s (shutdown)."""
@@ -379,7 +406,7 @@ class Ledger:
         else:
             sql = "UPDATE tasks SET lease_owner = NULL, lease_expires = NULL WHERE task_id = ? AND lease_owner = ?"
             args = (task_id, owner)
-        await self._run(lambda c: self._tx(c, lambda: c.execute(sql, args)), write=True)
+        await self._write(lambda c: c.execute(sql, args), durable=False)
 
 
 def lease_is_live(row: TaskRow, now: float) -> bool:
@@ -389,32 +416,3 @@ def lease_is_live(row: TaskRow, now: float) -> bool:
 
 def new_task_id() -> str:
     return "vg_" + secrets.token_hex(16)  # 128 random bits: a handle nobody can guess
-
-
-def canonical_json(data: Any) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
-_SECRET_NAME = re.compile(r"(?i)(^|[_-])(api[_-]?key|token|secret|password|authorization)$")
-
-
-def describe_request(provider_id: str, request: VideoRequest) -> tuple[str, str]:
-    """(fingerprint, JSON to store) for a request. Inline images become a digest; secret-looking options are dropped.
-
-    The fingerprint covers everything the gateway would see, so identical requests (and only those) collide.
-    """
-    def walk(value: Any) -> Any:
-        if isinstance(value, str) and value.startswith("data:"):
-            head = value[5:].split(",", 1)[0]
-            return f"data:{head};sha256={hashlib.sha256(value.encode()).hexdigest()};bytes={len(value)}"
-        if isinstance(value, dict):
-            return {k: walk(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [walk(v) for v in value]
-        return value
-
-    data = {"provider": provider_id, "request": walk(request.model_dump(mode="json"))}
-    fingerprint = hashlib.sha256(canonical_json(data).encode()).hexdigest()
-    options = data["request"].get("options") or {}
-    data["request"]["options"] = {k: "[redacted]" if _SECRET_NAME.search(str(k)) else v for k, v in options.items()}
-    return fingerprint, canonical_json(data)

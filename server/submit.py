@@ -1,11 +1,14 @@
-"""The submit policy: send a paid job, retrying only failures that provably happened before the gateway could act,
-and the words an agent reads when a submit failed, is ambiguous, was interrupted, or was a duplicate.
+"""The submit policy: what a job is recorded as, sending it (retrying only failures that provably happened before
+the gateway could act), and the words an agent reads when a submit failed, is ambiguous, was interrupted, or was reused.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import random
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -18,6 +21,35 @@ from server.ledger import TaskRow
 from server.polling import Timing, backoff
 
 log = logging.getLogger(__name__)
+
+
+def _canonical_json(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+_SECRET_NAME = re.compile(r"(?i)(^|[_-])(api[_-]?key|token|secret|password|authorization)$")
+
+
+def describe_request(provider_id: str, request: VideoRequest) -> tuple[str, str]:
+    """(fingerprint, JSON to record) for a request. Inline images become a digest; secret-looking options are
+    dropped. The fingerprint covers everything the gateway would see, so identical requests (and only those) collide.
+    """
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, str) and value.startswith("data:"):
+            head = value[5:].split(",", 1)[0]
+            return f"data:{head};sha256={hashlib.sha256(value.encode()).hexdigest()};bytes={len(value)}"
+        if isinstance(value, dict):
+            return {k: walk(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        return value
+
+    data = {"provider": provider_id, "request": walk(request.model_dump(mode="json"))}
+    fingerprint = hashlib.sha256(_canonical_json(data).encode()).hexdigest()
+    options = data["request"].get("options") or {}
+    data["request"]["options"] = {k: "[redacted]" if _SECRET_NAME.search(str(k)) else v for k, v in options.items()}
+    return fingerprint, _canonical_json(data)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,12 @@
-"""Pure-python stand-ins for the engine tests: a scripted gateway behind a Provider, and a recording downloader."""
+"""Stand-ins for the engine tests: a scripted pure-python gateway behind a Provider, a recording downloader,
+ledger rows to plant, and the environment of a server subprocess."""
 
 from __future__ import annotations
 
+import os
 import secrets
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,8 +15,11 @@ from typing import Any
 
 import anyio
 
+import server
 from providers.base import ModelInfo, TaskSnapshot, TaskStatus, VideoRequest
 from providers.errors import ProviderError, UpstreamError
+from server.ledger import SUBMITTING, TaskRow, new_task_id, process_owner
+from server.submit import describe_request
 from server.media import MediaError
 from server.settings import Settings
 
@@ -172,3 +179,34 @@ class RecordingDownloader:
         path = dest_dir / f"{stem}.mp4"
         path.write_bytes(b"\x00\x00\x00\x18ftypmp42")
         return path
+
+
+def make_row(**kw) -> TaskRow:
+    now = time.time()
+    fingerprint, request_json = describe_request("stub", request(kw.pop("prompt", "p")))
+    values = dict(task_id=new_task_id(), provider="stub", model="stub/stub-1", fingerprint=fingerprint,
+                  request_json=request_json, idempotency_key=None, state=SUBMITTING, progress=None, video_url=None,
+                  local_path=None, expires_at=None, error_code=None, error_message=None, upstream_task_id=None,
+                  download=True, download_state=None, sandbox=False, lease_owner=None, lease_expires=None,
+                  warning=None, poll_failures=0, created_at=now, updated_at=now)
+    values.update(kw)
+    return TaskRow(**values)
+
+
+def dead_owner() -> str:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return process_owner().rsplit(":", 3)[0] + f":{proc.pid}:-:dead"
+
+
+GATEWAY_KEY = "sk-orca-SENTINEL-777"
+ROOT = Path(server.__file__).resolve().parent.parent  # the checkout, or site-packages when installed
+
+
+def server_env(home: Path, base_url: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and not k.startswith("VIDEOGEN_")}
+    env.update(VIDEOGEN_HOME=str(home), VIDEOGEN_SANDBOX="0", ORCAROUTER_API_KEY=GATEWAY_KEY,
+               ORCAROUTER_BASE_URL=base_url, VIDEOGEN_ALLOW_PRIVATE_URLS="1", VIDEOGEN_POLL_MIN_INTERVAL="0.05",
+               VIDEOGEN_POLL_MAX_INTERVAL="0.2",
+               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])), **extra)
+    return env

@@ -1,8 +1,6 @@
-"""`kill -9` of the real stdio MCP server (`python -m server`) mid-submit and mid-wait, then a restart.
-
-Driven by raw JSON-RPC lines on stdin/stdout, as a client would, through the real OrcaRouter adapter and a loopback
-fake gateway. The task must be known after the restart, never resubmitted, and finish through get_video_task.
-"""
+"""`kill -9` of the real stdio MCP server (`python -m server`, raw JSON-RPC on stdin/stdout, real OrcaRouter adapter,
+loopback fake gateway) mid-submit and mid-wait, then a restart: the task is known, never resubmitted, and finishes
+through get_video_task."""
 
 from __future__ import annotations
 
@@ -18,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from engine_stubs import GATEWAY_KEY as KEY
+from engine_stubs import server_env as env_for
 from fakes.faults import HttpFault, HttpFaults
 from fakes.gateways import Timeline, fake_for, serve_on_loopback
-from test_engine_processes import KEY, env_for
 
 pytestmark = pytest.mark.slow
 MODEL = "orcarouter/kling/kling-v2-6"

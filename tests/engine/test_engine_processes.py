@@ -3,28 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+from engine_stubs import GATEWAY_KEY as KEY
+from engine_stubs import server_env as env_for
 from fakes.gateways import Timeline, fake_for, serve_on_loopback
 
-import server
-
 pytestmark = pytest.mark.slow
-KEY = "sk-orca-SENTINEL-777"
-ROOT = Path(server.__file__).resolve().parent.parent  # the checkout, or site-packages when installed
-
-
-def env_for(home: Path, base_url: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and not k.startswith("VIDEOGEN_")}
-    env.update(VIDEOGEN_HOME=str(home), VIDEOGEN_SANDBOX="0", ORCAROUTER_API_KEY=KEY, ORCAROUTER_BASE_URL=base_url,
-               VIDEOGEN_ALLOW_PRIVATE_URLS="1", VIDEOGEN_POLL_MIN_INTERVAL="0.05", VIDEOGEN_POLL_MAX_INTERVAL="0.2",
-               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])), **extra)
-    return env
 
 
 def test_several_processes_one_key_one_upstream_task(tmp_path):

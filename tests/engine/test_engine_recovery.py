@@ -7,8 +7,7 @@ import time
 
 import anyio
 import pytest
-from engine_stubs import FindingProvider, StubProvider, request
-from test_ledger import dead_owner, make_row
+from engine_stubs import FindingProvider, StubProvider, dead_owner, make_row, request
 
 from providers.base import TaskStatus
 from server.ledger import Ledger
@@ -62,7 +61,7 @@ async def test_orphaned_submit_is_reconciled_when_the_gateway_can_look_it_up(mak
 
 
 async def test_a_live_submitters_row_is_left_alone_until_its_lease_expires(make_engine, gateway, settings):
-    row = await plant(settings, lease_owner="otherhost:1:x", lease_expires=time.time() + 0.6)
+    row = await plant(settings, lease_owner="otherhost:1:2:x", lease_expires=time.time() + 0.6)
     async with make_engine(recover_on_start=False) as engine:
         assert (await engine.recover())["orphans"] == 0
         task = await engine.wait(row.task_id, 0.3)
@@ -144,7 +143,7 @@ async def test_a_follower_takes_over_when_the_lease_expires(make_engine, gateway
         task_id = started.task.task_id
     # Pretend another machine's process holds it and then falls silent.
     conn = sqlite3.connect(settings.ledger_path, isolation_level=None)
-    conn.execute("UPDATE tasks SET state='running', lease_owner='otherhost:1:x', lease_expires=? WHERE task_id=?",
+    conn.execute("UPDATE tasks SET state='running', lease_owner='otherhost:1:2:x', lease_expires=? WHERE task_id=?",
                  (time.time() + 0.5, task_id))
     conn.close()
     polls = gateway.polls
@@ -153,3 +152,42 @@ async def test_a_follower_takes_over_when_the_lease_expires(make_engine, gateway
         task = await b.wait(task_id, 5)
     assert task.status is TaskStatus.SUCCEEDED and time.time() - before >= 0.4
     assert gateway.polls > polls
+
+
+async def test_a_download_owed_after_a_crash_is_done_on_restart(make_engine, gateway, settings, downloader):
+    job = gateway.create("k")
+    row = await plant(settings, state="succeeded", progress=100, upstream_task_id=job.id,
+                      video_url=f"https://cdn.stub.test/{job.id}.mp4", download_state="pending",
+                      lease_owner=dead_owner(), lease_expires=time.time() + 60)
+    async with make_engine() as engine:
+        task = await engine.wait(row.task_id, 5)
+    assert task.status is TaskStatus.SUCCEEDED and task.local_path and len(downloader.calls) == 1
+
+
+async def test_a_task_of_an_unconfigured_gateway_is_reported_not_waited_on(make_engine, settings):
+    row = await plant(settings, state="running", upstream_task_id="up-x", provider="gone")
+    async with make_engine() as engine:
+        before = anyio.current_time()
+        task = await engine.wait(row.task_id, 5)
+    assert anyio.current_time() - before < 1
+    assert task.status is TaskStatus.RUNNING and "not configured" in task.warning
+
+
+async def test_a_poller_that_lost_its_lease_stops_writing(make_engine, gateway, settings):
+    gateway.seconds = 1.0
+    async with make_engine() as engine:
+        started = await engine.start(engine.providers["stub"], request())
+        await engine.wait(started.task.task_id, 0.2)
+        conn = sqlite3.connect(settings.ledger_path, isolation_level=None)
+        conn.execute("UPDATE tasks SET lease_owner='otherhost:1:2:x', lease_expires=? WHERE task_id=?",
+                     (time.time() + 60, started.task.task_id))
+        frozen = (await engine.ledger.get(started.task.task_id)).updated_at
+        await anyio.sleep(0.3)
+        polls = gateway.polls
+        await anyio.sleep(0.3)
+        row = await engine.ledger.get(started.task.task_id)
+        assert gateway.polls - polls <= 1 and row.updated_at == frozen  # it noticed, and wrote nothing
+        conn.execute("UPDATE tasks SET lease_expires=? WHERE task_id=?", (time.time() - 1, started.task.task_id))
+        conn.close()
+        task = await engine.wait(started.task.task_id, 5)  # the lease expired: it takes the task back
+    assert task.status is TaskStatus.SUCCEEDED

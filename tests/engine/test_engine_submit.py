@@ -6,9 +6,9 @@ import sqlite3
 
 import anyio
 import pytest
-from engine_stubs import FindingProvider, StubGateway, bad_gateway, request
+from engine_stubs import FindingProvider, StubGateway, StubProvider, bad_gateway, request
 
-from providers.base import TaskStatus
+from providers.base import TaskSnapshot, TaskStatus
 from providers.errors import (
     AuthError, BadResponse, InvalidRequest, QuotaError, RateLimited, TransportFailure, Unavailable, UpstreamError,
 )
@@ -199,8 +199,7 @@ async def test_keys_never_reach_the_ledger(make_engine, gateway, settings):
             options={"api_key": secret, "cfg_scale": 0.5},
             first_frame={"url": "data:image/png;base64," + "A" * 200_000}))
         await engine.wait(started.task.task_id, 5)
-    raw = settings.ledger_path.read_bytes() + settings.ledger_path.with_name("tasks.sqlite3-wal").read_bytes() \
-        if settings.ledger_path.with_name("tasks.sqlite3-wal").exists() else settings.ledger_path.read_bytes()
+    raw = b"".join(p.read_bytes() for p in settings.ledger_path.parent.glob("tasks.sqlite3*"))
     assert secret.encode() not in raw
     assert b"A" * 1000 not in raw  # the inline image is stored as a digest, not as bytes
     assert settings.ledger_path.stat().st_size < 200_000
@@ -237,3 +236,22 @@ async def test_stub_gateway_created_count_is_sane():
     gw = StubGateway()
     gw.create(None)
     assert gw.created == 1
+
+
+async def test_a_gateway_naming_an_already_followed_job_is_not_double_counted(make_engine, gateway):
+    class Stubborn(StubProvider):
+        async def submit(self, request, *, idempotency_key=None):  # always answers with the same job id
+            if "up_same" not in gateway.jobs:
+                job = gateway.create(None)
+                job.id = "up_same"
+                gateway.jobs = {"up_same": job}
+            return TaskSnapshot(status=TaskStatus.QUEUED, upstream_id="up_same")
+
+    provider = Stubborn(gateway)
+    async with make_engine(providers={"stub": provider}) as engine:
+        first = await engine.start(provider, request("one"))
+        second = await engine.start(provider, request("two"))
+        a = await engine.wait(first.task.task_id, 5)
+        b = await engine.wait(second.task.task_id, 5)
+    assert a.status is TaskStatus.SUCCEEDED and a.upstream_task_id == "up_same"
+    assert b.status is TaskStatus.UNKNOWN and b.error.code == "duplicate_upstream" and b.upstream_task_id is None

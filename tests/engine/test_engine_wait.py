@@ -97,7 +97,8 @@ async def test_cancelled_waiter_leaves_the_job_running_and_downloaded(make_engin
 async def test_failed_polls_warn_and_never_fail_the_task(make_engine, gateway):
     gateway.seconds = 0.3
     gateway.poll_plan = [TransportFailure("read timeout", sent=True), UpstreamError("502", status=502),
-                         RateLimited("slow", status=429, sent=False, retry_after=0.01), UpstreamError("500", status=500)]
+                         RateLimited("slow", status=429, sent=False, retry_after=0.01),
+                         UpstreamError("500", status=500)]
     warnings = []
 
     async def on_change(task):

@@ -154,18 +154,16 @@ async def test_tcp_faults_on_the_submit_give_unknown_never_a_resubmit(settings, 
 async def test_tcp_connection_refused_until_the_gateway_comes_up(settings):
     gw = fake_for("orcarouter", api_key=KEY, timeline=Timeline(seconds=0.1))
     with serve_on_loopback(gw) as url:
-        probe = anyio.Event()
         proxy = FaultProxy(int(url.rsplit(":", 1)[1]), lambda m, p: None)
         async with proxy:  # learn a free port, then close it: connects are refused until it opens again
             pass
-        closed = FaultProxy(proxy.upstream_port, lambda m, p: None, port=proxy.port)
+        reopened = FaultProxy(proxy.upstream_port, lambda m, p: None, port=proxy.port)
         async with httpx2.AsyncClient(timeout=2.0) as client:
             async with engine_for(settings, client, proxy.url, submit_budget=3.0) as (engine, provider):
                 started = await engine.start(provider, REQUEST)
                 await anyio.sleep(0.3)
                 assert gw.created == 0
-                async with closed:
-                    probe.set()
+                async with reopened:
                     task = await engine.wait(started.task.task_id, 5)
     assert task.status is TaskStatus.SUCCEEDED and gw.created == 1 and len(gw.submits) == 1
 

@@ -2,42 +2,21 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from dataclasses import replace
 
 import anyio
 import pytest
-from engine_stubs import request
+from engine_stubs import dead_owner, make_row, request
 
 from server.ledger import (
-    SCHEMA_VERSION, SUBMITTING, Ledger, LedgerError, TaskRow, describe_request, lease_is_live, new_task_id,
-    owner_alive, process_owner,
+    SCHEMA_VERSION, Ledger, LedgerConflict, LedgerError, lease_is_live, new_task_id, owner_alive, process_owner,
 )
+from server.submit import describe_request
 
 pytestmark = pytest.mark.anyio
-
-
-def make_row(**kw) -> TaskRow:
-    now = time.time()
-    fingerprint, request_json = describe_request("stub", request(kw.pop("prompt", "p")))
-    values = dict(task_id=new_task_id(), provider="stub", model="stub/stub-1", fingerprint=fingerprint,
-                  request_json=request_json, idempotency_key=None, state=SUBMITTING, progress=None, video_url=None,
-                  local_path=None, expires_at=None, error_code=None, error_message=None, upstream_task_id=None,
-                  download=True, download_state=None, sandbox=False, lease_owner=None, lease_expires=None,
-                  warning=None, poll_failures=0, created_at=now, updated_at=now)
-    values.update(kw)
-    return TaskRow(**values)
-
-
-def dead_owner() -> str:
-    proc = subprocess.Popen([sys.executable, "-c", "pass"])
-    proc.wait()
-    return process_owner().rsplit(":", 2)[0] + f":{proc.pid}:dead"
 
 
 async def test_opened_lazily_with_wal_full_sync_and_a_schema_version(tmp_path):
@@ -107,12 +86,21 @@ async def test_updates_record_events_and_skip_no_op_writes(tmp_path):
     ledger.close()
 
 
+async def test_progress_ticks_skip_the_fsync_and_the_connection_stays_durable(tmp_path):
+    ledger = Ledger(tmp_path / "t.db")
+    row, _ = await ledger.create(make_row(), dedupe_window=0)
+    tick = await ledger.update(row.task_id, progress=5, durable=False)
+    assert tick.progress == 5 and (await ledger.get(row.task_id)).progress == 5
+    assert ledger._conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # back to FULL for everything else
+    ledger.close()
+
+
 async def test_upstream_id_is_unique_per_provider(tmp_path):
     ledger = Ledger(tmp_path / "t.db")
     a, _ = await ledger.create(make_row(), dedupe_window=0)
     b, _ = await ledger.create(make_row(prompt="b"), dedupe_window=0)
     await ledger.update(a.task_id, upstream_task_id="up1", state="queued")
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(LedgerConflict):
         await ledger.update(b.task_id, upstream_task_id="up1", state="queued")
     ledger.close()
 
@@ -121,7 +109,7 @@ async def test_leases_exclude_live_owners_and_expire(tmp_path):
     clock = [1000.0]
     ledger = Ledger(tmp_path / "t.db", now=lambda: clock[0])
     row, _ = await ledger.create(make_row(created_at=1000.0, updated_at=1000.0), dedupe_window=0)
-    me, other = process_owner(), "elsewhere:1:abc"  # another host: assumed alive
+    me, other = process_owner(), "elsewhere:1:2:abc"  # another host: assumed alive
     assert await ledger.acquire(row.task_id, me, ttl=10) is not None
     assert await ledger.acquire(row.task_id, other, ttl=10) is None
     assert await ledger.update(row.task_id, owner=other, state="queued") is None  # a stale writer is refused
@@ -143,7 +131,9 @@ async def test_a_dead_processes_lease_is_free_at_once(tmp_path):
                                  dedupe_window=0)
     assert not lease_is_live(row, time.time())
     assert await ledger.acquire(row.task_id, process_owner(), ttl=10) is not None
-    assert owner_alive(process_owner()) and owner_alive("otherhost:1:x")
+    assert owner_alive(process_owner()) and owner_alive("otherhost:1:2:x")
+    host, pid, started, _ = process_owner().rsplit(":", 3)
+    assert not owner_alive(f"{host}:{pid}:{int(started) + 1}:x")  # our pid, reused by a newer process
     ledger.close()
 
 
@@ -208,4 +198,3 @@ def test_rows_convert_to_public_tasks():
     assert task.status.value == "unknown" and task.error.code == "submitting"
     done = replace(row, state="succeeded", progress=100, video_url="https://x/y.mp4").to_task()
     assert done.error is None and done.status.value == "succeeded"
-    assert os.environ.get("NO_SUCH_THING") is None

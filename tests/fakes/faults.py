@@ -1,10 +1,5 @@
 """Fault injection for loopback tests, at three depths: a TCP proxy that breaks connections on cue, an ASGI wrapper
 that fails a request before or after the gateway acted on it, and an httpx transport that raises transport errors.
-
-    proxy = FaultProxy(upstream_port, rule=lambda method, path: "drop_after" if method == "POST" else None)
-    async with proxy:  ... base_url=proxy.url ...
-TCP faults: "reset" (RST before any response; nothing forwarded), "drop_after" (forwarded, then RST instead of the
-answer), "stall_after" (forwarded, answer swallowed, connection held open past the client's read timeout).
 """
 
 from __future__ import annotations
@@ -36,7 +31,14 @@ def _reset(writer: asyncio.StreamWriter) -> None:
 
 
 class FaultProxy:
-    """An asyncio TCP proxy on 127.0.0.1 in front of an HTTP/1.1 server, deciding per request (keep-alive aware)."""
+    """An asyncio TCP proxy on 127.0.0.1 in front of an HTTP/1.1 server, deciding per request (keep-alive aware).
+
+        async with FaultProxy(upstream_port, rule=lambda method, path: "drop_after" if method == "POST" else None) as p:
+            ... base_url=p.url ...
+
+    Faults: "reset" (RST before any response; nothing forwarded), "drop_after" (forwarded, then RST instead of the
+    answer), "stall_after" (forwarded, answer swallowed, connection held open past the client's read timeout).
+    """
 
     def __init__(self, upstream_port: int, rule: TcpRule, *, stall: float = 30.0, port: int = 0) -> None:
         self.upstream_port = upstream_port
