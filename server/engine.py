@@ -157,7 +157,9 @@ class Engine:
             await anyio.sleep(self.timing.lease_ttl / 3)
             if any(w.driving or w.submitting for w in self._watches.values()):
                 try:
+                    renewed = time.monotonic()
                     await self.ledger.renew(self.owner, self.timing.lease_ttl)
+                    self._poller.leases_sure_until = renewed + self.timing.lease_ttl / 2
                 except Exception:
                     log.exception("could not renew task leases")
 

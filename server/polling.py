@@ -10,7 +10,7 @@ import random
 import re
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -188,6 +188,14 @@ def snapshot_changes(row: TaskRow, snap: TaskSnapshot) -> dict[str, Any]:
     return changes
 
 
+def documented_expiry(row: TaskRow, snap: TaskSnapshot, provider: Provider, now: float) -> float | None:
+    """When the gateway says nothing, the link lifetime its docs give (e.g. Kling 30 d), counted from completion."""
+    if snap.status is not TaskStatus.SUCCEEDED or snap.expires_at is not None or row.expires_at is not None:
+        return None
+    info = provider.model(row.model.partition("/")[2])
+    return now + info.url_lifetime.total_seconds() if info is not None and info.url_lifetime else None
+
+
 def _brief(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     return text if len(text) <= 200 else text[:199] + "…"
@@ -201,12 +209,16 @@ class Poller:
         self.ledger, self.owner, self.t = ledger, owner, timing
         self.client, self.place, self.downloader, self.rng = client, download, downloader, rng
         self.check_timeout = 120.0  # an adapter that never answers must not freeze the task
+        # Monotonic time until which every lease this process holds is surely still its own (set by the engine on
+        # each renewal). Another process may take a lease only once it expired, so until then no check is needed.
+        self.leases_sure_until = 0.0
 
     async def run(self, row: TaskRow, provider: Provider, publish: Publish, deadline: Callable[[], float]) -> TaskRow:
         """Poll until the task settles, the deadline passes, or the lease is lost; return the last row seen."""
         if row.terminal:
             return await self.download(row, provider, publish) if row.download_state == "pending" else row
         clock = time.monotonic
+        sure_until = clock() + self.t.lease_ttl / 2  # the lease was just acquired
         sched = PollSchedule(self.t, started=clock() - max(0.0, self.ledger.now() - row.created_at), rng=self.rng)
         fresh = self.ledger.now() - row.updated_at < self.t.poll_min  # just submitted: no need to ask at once
         delay = sched.after_success(clock(), TaskStatus(row.state), row.progress) if fresh else 0.0
@@ -238,10 +250,15 @@ class Poller:
             if snap is None:  # a lookup by idempotency key found nothing (yet)
                 delay = sched.after_success(clock(), TaskStatus.UNKNOWN, None)
                 continue
-            delta = {k: v for k, v in snapshot_changes(row, snap).items() if getattr(row, k) != v}
+            changes = snapshot_changes(row, snap)
+            if expires := documented_expiry(row, snap, provider, self.ledger.now()):
+                changes["expires_at"] = expires
+            delta = {k: v for k, v in changes.items() if getattr(row, k) != v}
             if delta:  # a bare progress tick need not be fsynced: it is worthless after a power cut
                 new = await self.ledger.update(row.task_id, owner=self.owner, durable=not delta.keys() <= _TICKS,
                                                **delta)
+            elif clock() < max(sure_until, self.leases_sure_until):
+                new = row  # nothing new, and the lease is surely ours: no ledger work at all
             else:  # nothing new: only make sure the task is still ours (a cheap read, no write)
                 new = await self.ledger.get(row.task_id)
                 new = new if new is not None and new.lease_owner == self.owner else None
@@ -318,6 +335,8 @@ class Poller:
             fresh = {"video_url": snap.video_url or row.video_url}
             if snap.expires_at is not None:
                 fresh["expires_at"] = snap.expires_at.timestamp()
+            elif expires := documented_expiry(replace(row, expires_at=None), snap, provider, self.ledger.now()):
+                fresh["expires_at"] = expires  # a fresh link lives its documented lifetime from now
             new = await self.ledger.update(row.task_id, owner=self.owner, **fresh)
             if new is None:
                 break

@@ -65,6 +65,8 @@ async def test_generate_on_sandbox_reports_progress_and_delivers_an_mp4(server, 
         assert local.is_file() and local.read_bytes()[4:8] == b"ftyp"
         assert local.parent == settings.videos_dir
         assert "sandbox" in r.content[0].text and "succeeded" in r.content[0].text
+        assert task["expires_at"], "the sandbox documents a 1-day link lifetime"
+        assert "link works until" in r.content[0].text
         links = [b for b in r.content if b.type == "resource_link"]
         assert links[0].mime_type == "video/mp4" and links[0].uri == f"videogen://videos/{task['task_id']}"
 
