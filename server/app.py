@@ -93,7 +93,7 @@ def make_client(settings: Settings, extra_mounts: dict[str, httpx2.AsyncBaseTran
     timeout = httpx2.Timeout(settings.http_timeout, connect=10.0, pool=30.0)
     # Few idle connections: httpcore walks (and probes) every pooled connection on each request, which made a poll
     # cost ~3x more CPU with 1,000 tasks in flight (benchmarks/). Polls are spread out; 10 kept alive serve them.
-    limits = httpx2.Limits(max_connections=100, max_keepalive_connections=2)
+    limits = httpx2.Limits(max_connections=100, max_keepalive_connections=10)
     return httpx2.AsyncClient(timeout=timeout, limits=limits, mounts=mounts, follow_redirects=False,
                               headers={"User-Agent": f"videogen-mcp/{package_version()}"})
 
