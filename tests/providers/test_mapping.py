@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from fakes.requests import req
 from fakes.gateways import fake_for
 from pydantic import SecretStr
 
-from providers.base import MediaRef, TaskStatus, VideoRequest
+from providers.base import TaskStatus, VideoRequest
 from providers.registry import adapter_class
 
 pytestmark = pytest.mark.anyio
@@ -16,16 +17,6 @@ pytestmark = pytest.mark.anyio
 FIRST, LAST = "https://img.example.com/first.png", "https://img.example.com/last.png"
 REF, VIDEO = "https://img.example.com/ref.png", "https://vid.example.com/motion.mp4"
 DATA_URI = "data:image/png;base64,iVBORw0KGgo="
-
-
-def req(model: str, **fields: Any) -> VideoRequest:
-    for key in ("first_frame", "last_frame"):
-        if isinstance(fields.get(key), str):
-            fields[key] = MediaRef(url=fields[key])
-    for key in ("reference_images", "reference_videos"):
-        if key in fields:
-            fields[key] = tuple(MediaRef(url=u) for u in fields[key])
-    return VideoRequest(model=model, prompt=fields.pop("prompt", "a red fox runs through snow"), **fields)
 
 
 async def sent(provider_id: str, request: VideoRequest, **fake: Any) -> tuple[str, Any, Any]:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from fakes.requests import req
 from fakes.gateways import fake_for
 from pydantic import SecretStr
 
-from providers.base import MediaRef, ModelInfo, VideoRequest
+from providers.base import ModelInfo, VideoRequest
 from providers.errors import InvalidRequest
 from providers.registry import adapter_class
 from providers.validate import choices, validate
@@ -18,17 +19,6 @@ pytestmark = pytest.mark.anyio
 URL = "https://img.example.com/a.png"
 DATA = "data:image/png;base64,iVBORw0KGgo="
 VIDEO = "https://vid.example.com/v.mp4"
-
-
-def req(model: str, **fields: Any) -> VideoRequest:
-    for key in ("first_frame", "last_frame"):
-        if isinstance(fields.get(key), str):
-            fields[key] = MediaRef(url=fields[key])
-    for key in ("reference_images", "reference_videos"):
-        if key in fields:
-            fields[key] = tuple(MediaRef(url=u) for u in fields[key])
-    fields.setdefault("prompt", "a paper boat on a river")
-    return VideoRequest(model=model, **fields)
 
 
 REFUSALS = [
