@@ -122,3 +122,28 @@ def test_cli_models_and_doctor(tmp_path):
     assert models.returncode == 0 and "sandbox/kling-sim" in models.stdout
     doctor = subprocess.run([str(SCRIPT), "doctor"], env=env, capture_output=True, text=True, timeout=60)
     assert "ORCAROUTER_API_KEY" in doctor.stdout and "sandbox" in doctor.stdout
+
+
+async def test_two_stdio_servers_on_one_home_same_key_make_one_upstream_task(tmp_path):
+    """Claude Desktop's duplicate-process case, as clients see it: two real servers, one ledger, one key."""
+    from fakes.gateways import Timeline, fake_for
+
+    gw = fake_for("orcarouter", api_key=SENTINEL, timeline=Timeline(seconds=0.5))
+    results: list[dict] = []
+    with gw.serve() as base_url:
+        env = server_env(tmp_path, VIDEOGEN_SANDBOX="0", ORCAROUTER_API_KEY=SENTINEL, ORCAROUTER_BASE_URL=base_url)
+        args = {"model": "orcarouter/kling/kling-v2-6", "prompt": "one job", "duration": 5,
+                "idempotency_key": "same-key", "wait_seconds": 30}
+
+        async def one_server() -> None:
+            async with Client(StdioServerParameters(command=str(SCRIPT), args=[], env=env), mode="legacy",
+                              read_timeout_seconds=60) as c:
+                await c.list_tools()
+                results.append((await c.call_tool("generate_video", args)).structured_content)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(one_server)
+            tg.start_soon(one_server)
+    assert len(results) == 2 and results[0]["task_id"] == results[1]["task_id"]
+    assert all(r["status"] == "succeeded" for r in results), results
+    assert gw.created == 1 and len(gw.submits) == 1
