@@ -60,9 +60,12 @@ async def generate(settings: Settings, args: argparse.Namespace) -> int:
             task = await rt.engine.wait(task.task_id, 3600, on_change)
         if task.status is not TaskStatus.SUCCEEDED:
             raise CommandError(task_text(task))
-        out.print(task_text(task))
+        if task.sandbox:  # its link only works inside this server; the file is what a person wants
+            out.print("Done: a sandbox video (simulated, free).")
+        else:
+            out.print(task_text(task), soft_wrap=True)
         if task.local_path:
-            out.print(f"[green]Saved:[/] {task.local_path}")
+            out.print(f"[green]Saved:[/] {task.local_path}", soft_wrap=True)
         return 0
 
 
