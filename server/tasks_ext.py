@@ -16,6 +16,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from providers.base import TaskStatus
+from server.engine import TaskNotFound
 from server.progress import describe
 from server.render import task_result
 from server.tasks import Task
@@ -78,10 +79,10 @@ def _require(ctx: ServerRequestContext) -> None:
 async def _task(ctx: ServerRequestContext, task_id: str) -> Task:
     _require(ctx)
     rt: Runtime = ctx.lifespan_context
-    task = await rt.engine.wait(task_id, 0) if await rt.engine.get(task_id) else None  # wait(0) resumes polling
-    if task is None:
-        raise MCPError(code=t.INVALID_PARAMS, message=f"Unknown task {task_id}")
-    return task
+    try:
+        return await rt.engine.wait(task_id, 0)  # one ledger read; resumes polling of an unfinished task
+    except TaskNotFound:
+        raise MCPError(code=t.INVALID_PARAMS, message=f"Unknown task {task_id}") from None
 
 
 async def tasks_get(ctx: ServerRequestContext, params: TaskParams) -> dict[str, Any]:

@@ -16,11 +16,6 @@ from server.settings import Settings
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return fast_settings(tmp_path)
 

@@ -13,11 +13,6 @@ from server.settings import Settings
 KEY_VARS = ("ORCAROUTER", "OMNIROUTERS", "OCTOPUSX", "APIMODELS", "INFINITYBLUE")
 
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch):
     """No key or setting from the developer's shell may leak into a test."""

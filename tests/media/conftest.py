@@ -8,11 +8,6 @@ from media_fakes import Origin, video_bytes
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def mp4() -> bytes:
     return video_bytes()
 
