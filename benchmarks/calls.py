@@ -185,18 +185,19 @@ async def _pieces() -> dict[str, float]:
                         VIDEOGEN_DOWNLOAD=False)
     out: dict[str, float] = {}
     async with open_runtime(settings, download_default=False) as rt:
+        engine = await rt.engine()
         provider = rt.providers["sandbox"]
-        started = await rt.engine.start(provider, VideoRequest(model=provider.models()[0].name, prompt="diag"),
+        started = await engine.start(provider, VideoRequest(model=provider.models()[0].name, prompt="diag"),
                                         download=False)
-        task = await rt.engine.wait(started.task.task_id, 30)
+        task = await engine.wait(started.task.task_id, 30)
         tid, ctx = task.task_id, _Ctx()
         result = await tools.get_video_task(ctx, rt, {"task_id": tid})
         out["whole handler: server.tools.get_video_task (in process)"] = await per_call(
             lambda: tools.get_video_task(ctx, rt, {"task_id": tid}))
-        out["  Engine.get (a ledger read on a worker thread)"] = await per_call(lambda: rt.engine.get(tid))
+        out["  Engine.get (a ledger read on a worker thread)"] = await per_call(lambda: engine.get(tid))
         out["  Engine.wait(timeout=0) on the finished task (reads the ledger again)"] = await per_call(
-            lambda: rt.engine.wait(tid, 0))
-        out["  Ledger.get alone"] = await per_call(lambda: rt.engine.ledger.get(tid))
+            lambda: engine.wait(tid, 0))
+        out["  Ledger.get alone"] = await per_call(lambda: engine.ledger.get(tid))
         out["  one worker-thread hop (anyio.to_thread, no work)"] = await per_call(
             lambda: anyio.to_thread.run_sync(int))
 

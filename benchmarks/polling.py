@@ -71,6 +71,7 @@ async def worker(fake: str, scale: float, reps: int) -> dict[str, Any]:
                                "reps": reps, "factors": factors}
 
     async with open_runtime(settings, download_default=False) as rt, httpx2.AsyncClient(timeout=60) as http:
+        engine = await rt.engine()
         provider = rt.providers["infinityblue"]
         info = provider.models()[0]
 
@@ -79,8 +80,8 @@ async def worker(fake: str, scale: float, reps: int) -> dict[str, Any]:
             prompt = f"[bench d={seconds:.6f} p={int(progress)}] job {job} rep {rep}"
             request = VideoRequest(model=info.name, prompt=prompt, duration=info.default_duration)
             provider.validate(request)
-            started = await rt.engine.start(provider, request, download=False)
-            task = await rt.engine.wait(started.task.task_id, timeout=seconds * 3 + 30)
+            started = await engine.start(provider, request, download=False)
+            task = await engine.wait(started.task.task_id, timeout=seconds * 3 + 30)
             seen = time.time()
             results["ours"].append({"job": job, "progress": progress, "rep": rep, "status": task.status.value,
                                     "upstream": task.upstream_task_id, "seen": seen})

@@ -34,7 +34,7 @@ def main() -> None:
     mark("import server.cli (pydantic_settings, server.settings, providers.registry)")
     from server import app
 
-    mark("import server.app (tools, engine, ledger, polling, media, schemas...)")
+    mark("import server.app (schemas, resources, tasks_ext)")
     settings = cli.load_settings()
     cli.setup_logging(settings)
     mark("Settings() + logging")
@@ -42,23 +42,19 @@ def main() -> None:
     mark("build_server()")
 
     async def lifespan() -> None:
-        import h11  # noqa: F401
-        import httpcore2  # noqa: F401
-
-        mark("lifespan: import httpcore2 + h11 (the first client's transport)")
-        client = app.make_client(settings)
-        mark("lifespan: make_client() (TLS context, transports, adapter imports)")
-        providers = app.build_providers(settings, client)
-        mark("lifespan: build_providers() (adapters, catalogs)")
-        from server.engine import Engine
-
-        async with Engine(settings=settings, providers=providers, client=client) as engine:
-            mark("lifespan: Engine enter")
-            runtime = app.Runtime(settings, client, providers, engine, True)
+        async with app.open_runtime(settings, engine_delay=app.ENGINE_START_DELAY) as runtime:
+            mark("lifespan: open_runtime() (providers, catalogs; the HTTP client and the engine start later)")
             runtime.tools()
             mark("tools/list: tool_definitions()")
             await anyio.lowlevel.checkpoint()
-        await client.aclose()
+            engine = await runtime.engine()
+            mark("(after tools/list) first tool call: the engine starts (ledger, polling, sqlite3)")
+            await engine.list(1)
+            mark("(after tools/list) first ledger read")
+            import httpcore2  # noqa: F401
+
+            runtime.client.headers  # noqa: B018 - builds the client (TLS context, transports)
+            mark("(after tools/list) the HTTP client, on its first request")
 
     anyio.run(lifespan)
     import ssl

@@ -28,7 +28,7 @@ class TaskStatus(StrEnum):
 class MediaRef(BaseModel):
     """An input image or video: an http(s) URL or a `data:` URI (local files are inlined by the server first)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)  # built on first use, off the start-up path
     url: str
 
     @property
@@ -39,7 +39,7 @@ class MediaRef(BaseModel):
 class VideoRequest(BaseModel):
     """One generation job, in gateway-neutral terms. `model` is the gateway's own model name (no provider prefix)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     model: str
     prompt: str | None = None
     negative_prompt: str | None = None
@@ -106,6 +106,7 @@ class ModelInfo(BaseModel):
 class TaskSnapshot(BaseModel):
     """What the gateway said about a task at one moment, normalized."""
 
+    model_config = ConfigDict(defer_build=True)
     status: TaskStatus
     upstream_id: str | None = None
     progress: int | None = Field(default=None, ge=0, le=100)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
+from types import SimpleNamespace
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import argparse
 
 
 def parser() -> argparse.ArgumentParser:
+    import argparse  # with gettext, ~5 ms that an MCP client's spawn (no arguments) never pays
+
     p = argparse.ArgumentParser(
         prog="videogen-mcp",
         description="MCP server for AI video generation (Kling, Seedance, Veo, Sora, Hailuo, Vidu...) through API "
@@ -47,7 +53,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    # No arguments is how MCP clients start us: serve stdio without building the parser (cold start matters).
+    args = parser().parse_args(argv) if argv else SimpleNamespace(command=None)
     from server import cli  # after parsing, so `--help` stays instant
 
     return cli.run(args)

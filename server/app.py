@@ -4,25 +4,31 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
+import anyio
 import httpx2
 import mcp_types as t
 from mcp.server import Server
 
 from providers import registry
 from providers.base import Provider
-from server import resources, tasks_ext, tools
-from server.engine import Engine
+from server import resources, tasks_ext
 from server.schemas import tool_definitions
 from server.settings import Settings
 
+if TYPE_CHECKING:
+    from server.engine import Engine
+
 log = logging.getLogger("videogen")
 DISCOVERY_TTL = 600.0
+# The MCP server starts its task engine (ledger, polling, downloads) on the first call that needs it, or this many
+# seconds after start-up to resume earlier jobs: `initialize` and `tools/list` never wait for the engine's code.
+ENGINE_START_DELAY = 1.0
 
 INSTRUCTIONS = (
     "Video generation. list_video_models gives valid model ids and their options; generate_video starts one paid "
@@ -45,7 +51,7 @@ class Runtime:
     settings: Settings
     client: httpx2.AsyncClient
     providers: dict[str, Provider]
-    engine: Engine
+    engine: Callable[[], Awaitable[Engine]]  # `await rt.engine()`: the running engine, started if need be
     download_default: bool
     _discovered: dict[str, float] = field(default_factory=dict)
     _tools: list[t.Tool] | None = None
@@ -102,19 +108,78 @@ def build_providers(settings: Settings, client: httpx2.AsyncClient) -> dict[str,
     return {pid: registry.build(pid, client, config) for pid, config in settings.gateways().items()}
 
 
+class DeferredEngine:
+    """The task engine, built and started on first need or `delay` s after start-up, whichever comes first."""
+
+    def __init__(self, factory: Callable[[], Engine], delay: float) -> None:
+        self._factory = factory
+        self._delay = delay
+        self._wanted = anyio.Event()
+        self._ready = anyio.Event()
+        self._stop = anyio.Event()
+        self._engine: Engine | None = None
+        self._error: BaseException | None = None
+
+    async def run(self) -> None:
+        """Run in the runtime's task group until close()."""
+        try:
+            with anyio.move_on_after(self._delay):
+                await self._wanted.wait()
+            if self._stop.is_set():
+                return
+            engine = self._factory()
+            async with engine:
+                self._engine = engine
+                self._ready.set()
+                await self._stop.wait()
+        except Exception as exc:  # surfaced to every caller of get(), not lost in a background task
+            log.exception("the task engine failed")
+            self._error = exc
+        finally:
+            self._ready.set()
+
+    async def get(self) -> Engine:
+        self._wanted.set()
+        await self._ready.wait()
+        if self._error is not None:
+            raise RuntimeError(f"the task engine could not start: {self._error}") from self._error
+        if self._engine is None:
+            raise RuntimeError("the task engine is not running (the server is shutting down)")
+        return self._engine
+
+    def close(self) -> None:
+        self._stop.set()
+        self._wanted.set()
+
+
 @asynccontextmanager
 async def open_runtime(
     settings: Settings, *, download_default: bool = True,
-    extra_mounts: dict[str, httpx2.AsyncBaseTransport] | None = None,
+    extra_mounts: dict[str, httpx2.AsyncBaseTransport] | None = None, engine_delay: float = 0.0,
 ) -> AsyncIterator[Runtime]:
     """The single HTTP client, the providers and the engine, for one server process (or one CLI command)."""
     client = LazyClient(lambda: make_client(settings, extra_mounts))
+    providers = build_providers(settings, client)  # type: ignore[arg-type]  # duck-typed AsyncClient
+
+    def new_engine() -> Engine:
+        from server.engine import Engine  # the engine's code (ledger, polling, sqlite3) loads off the start path
+
+        return Engine(settings=settings, providers=providers, client=client)
+
+    engine = DeferredEngine(new_engine, engine_delay)
+    # Entered by hand and left with no exception, like Engine's own group: an error raised by the caller's block
+    # propagates as itself, not wrapped in an ExceptionGroup.
+    tg = anyio.create_task_group()
+    await tg.__aenter__()
     try:
-        providers = build_providers(settings, client)  # type: ignore[arg-type]  # duck-typed AsyncClient
-        async with Engine(settings=settings, providers=providers, client=client) as engine:
-            yield Runtime(settings, client, providers, engine, download_default)  # type: ignore[arg-type]
+        tg.start_soon(engine.run)
+        yield Runtime(settings, client, providers, engine.get, download_default)  # type: ignore[arg-type]
     finally:
-        await client.aclose()
+        engine.close()
+        try:
+            await tg.__aexit__(None, None, None)  # waits for in-flight submits to land (Engine.aclose)
+        finally:
+            await client.aclose()
 
 
 def build_server(
@@ -126,8 +191,14 @@ def build_server(
 
     @asynccontextmanager
     async def lifespan(_server: Server) -> AsyncIterator[Runtime]:
-        async with open_runtime(settings, download_default=download, extra_mounts=extra_mounts) as runtime:
+        async with open_runtime(settings, download_default=download, extra_mounts=extra_mounts,
+                                engine_delay=ENGINE_START_DELAY) as runtime:
             yield runtime
+
+    async def call_tool(ctx, params: t.CallToolRequestParams) -> t.CallToolResult:
+        from server.tools import call_tool  # the tools' code (validation, media) loads on the first call
+
+        return await call_tool(ctx, params)
 
     async def list_tools(ctx, params: t.PaginatedRequestParams | None) -> t.ListToolsResult:
         return t.ListToolsResult(tools=ctx.lifespan_context.tools())
@@ -139,7 +210,7 @@ def build_server(
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
         on_list_tools=list_tools,
-        on_call_tool=tools.call_tool,
+        on_call_tool=call_tool,
         on_list_resources=resources.list_resources,
         on_list_resource_templates=resources.list_templates,
         on_read_resource=resources.read_resource,

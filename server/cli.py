@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from pydantic import ValidationError
 
 from server.settings import Settings
+
+if TYPE_CHECKING:
+    import argparse
 
 
 class CommandError(Exception):

@@ -44,7 +44,7 @@ async def generate(settings: Settings, args: argparse.Namespace) -> int:
             provider.validate(request)
         except (ToolInputError, ProviderError, media.MediaError) as exc:
             raise CommandError(str(exc)) from None
-        started = await rt.engine.start(provider, request, idempotency_key=call.idempotency_key, download=True)
+        started = await (await rt.engine()).start(provider, request, idempotency_key=call.idempotency_key, download=True)
         if started.reused:
             err.print(f"[yellow]{started.reason}[/]")
         task = started.task
@@ -57,7 +57,7 @@ async def generate(settings: Settings, args: argparse.Namespace) -> int:
                 done = 100 if update.status is TaskStatus.SUCCEEDED else (update.progress or 0)
                 bar.update(row, completed=done, description=describe(update))
 
-            task = await rt.engine.wait(task.task_id, 3600, on_change)
+            task = await (await rt.engine()).wait(task.task_id, 3600, on_change)
         if task.status is not TaskStatus.SUCCEEDED:
             raise CommandError(task_text(task))
         if task.sandbox:  # its link only works inside this server; the file is what a person wants
@@ -91,7 +91,7 @@ async def models(settings: Settings, args: argparse.Namespace) -> int:
 
 async def tasks(settings: Settings, args: argparse.Namespace) -> int:
     async with open_runtime(settings) as rt:
-        recent = await rt.engine.list(args.limit)
+        recent = await (await rt.engine()).list(args.limit)
     if args.json:
         print(dumps({"tasks": [x.public() for x in recent]}))
         return 0
@@ -107,10 +107,10 @@ async def tasks(settings: Settings, args: argparse.Namespace) -> int:
 
 async def task(settings: Settings, args: argparse.Namespace) -> int:
     async with open_runtime(settings, download_default=True) as rt:
-        found = await rt.engine.get(args.task_id)
+        found = await (await rt.engine()).get(args.task_id)
         if found is None:
             raise CommandError(f"no task {args.task_id!r} (see `videogen-mcp tasks`)")
-        found = await rt.engine.wait(found.task_id, args.wait)
+        found = await (await rt.engine()).wait(found.task_id, args.wait)
     print(json.dumps(found.public(), indent=2))
     err.print(task_text(found))
     return 0

@@ -22,14 +22,10 @@ from server.ledger import (
     SUBMITTING, Ledger, LedgerConflict, TaskRow, lease_is_live, new_task_id, process_owner,
 )
 from server.polling import DownloadPlace, Poller, Timing, snapshot_changes, upstream_key
-from server.tasks import Task
+from server.tasks import Task, TaskNotFound
 
 log = logging.getLogger(__name__)
 OnChange = Callable[[Task], Awaitable[None]]
-
-
-class TaskNotFound(LookupError):
-    """No such task in the ledger."""
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ import mcp_types as t
 from mcp.server.context import ServerRequestContext
 from mcp.shared.exceptions import MCPError
 
-from server import media
 from server.render import task_uri, video_uri
 
 if TYPE_CHECKING:
@@ -25,7 +24,7 @@ MAX_VIDEO_RESOURCE_BYTES = 100 * 1024 * 1024  # base64 in JSON beyond this helps
 async def list_resources(ctx: ServerRequestContext, params: t.PaginatedRequestParams | None) -> t.ListResourcesResult:
     rt: Runtime = ctx.lifespan_context
     resources = [t.Resource(uri=TASKS_URI, name="tasks", title="Recent video tasks", mime_type="application/json")]
-    for task in await rt.engine.list(20):
+    for task in await (await rt.engine()).list(20):
         resources.append(t.Resource(uri=task_uri(task.task_id), name=task.task_id, mime_type="application/json",
                                     title=f"Video task {task.task_id} ({task.status.value})"))
         if task.local_path:
@@ -53,14 +52,14 @@ async def read_resource(ctx: ServerRequestContext, params: t.ReadResourceRequest
     rt: Runtime = ctx.lifespan_context
     uri = str(params.uri)
     if uri == TASKS_URI:
-        tasks = [task.public() for task in await rt.engine.list(50)]
+        tasks = [task.public() for task in await (await rt.engine()).list(50)]
         return t.ReadResourceResult(contents=[
             t.TextResourceContents(uri=uri, mime_type="application/json", text=json.dumps({"tasks": tasks}))
         ])
     kind, _, task_id = uri.removeprefix("videogen://").partition("/")
     if kind not in ("tasks", "videos") or not task_id:
         raise _not_found(uri, "known resources: videogen://tasks, videogen://tasks/{id}, videogen://videos/{id}")
-    task = await rt.engine.get(task_id)
+    task = await (await rt.engine()).get(task_id)
     if task is None:
         raise _not_found(uri, "no such task")
     if kind == "tasks":
@@ -82,4 +81,6 @@ def _read_video(path: Path, uri: str) -> tuple[str, str]:
     if size > MAX_VIDEO_RESOURCE_BYTES:
         raise MCPError(code=t.INVALID_PARAMS,
                        message=f"{uri} is {size // 2**20} MiB, too large to send inline; open {path} instead")
-    return base64.b64encode(path.read_bytes()).decode("ascii"), media.video_mime(path)
+    from server.media import video_mime
+
+    return base64.b64encode(path.read_bytes()).decode("ascii"), video_mime(path)

@@ -5,17 +5,23 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from providers.base import TaskStatus
 
 
+class TaskNotFound(LookupError):
+    """No such task in the ledger."""
+
+
 class TaskError(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # built on the first task, off the start-up path
     code: str
     message: str
 
 
 class Task(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     task_id: str  # minted here ("vg_" + 32 hex), stable across restarts
     provider: str
     model: str  # the full id, "<provider>/<gateway model name>"

@@ -16,10 +16,9 @@ from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from providers.base import TaskStatus
-from server.engine import TaskNotFound
 from server.progress import describe
 from server.render import task_result
-from server.tasks import Task
+from server.tasks import Task, TaskNotFound
 
 if TYPE_CHECKING:
     from server.app import Runtime
@@ -80,7 +79,7 @@ async def _task(ctx: ServerRequestContext, task_id: str) -> Task:
     _require(ctx)
     rt: Runtime = ctx.lifespan_context
     try:
-        return await rt.engine.wait(task_id, 0)  # one ledger read; resumes polling of an unfinished task
+        return await (await rt.engine()).wait(task_id, 0)  # one ledger read; resumes polling of an unfinished task
     except TaskNotFound:
         raise MCPError(code=t.INVALID_PARAMS, message=f"Unknown task {task_id}") from None
 

@@ -16,11 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from providers.base import MediaRef, ModelInfo, Provider, VideoRequest
 from providers.errors import ProviderError
 from server import media, tasks_ext
-from server.engine import TaskNotFound
 from server.progress import Progress
 from server.render import error_result, task_result
 from server.schemas import MAX_WAIT, model_id, model_public
-from server.tasks import Task
+from server.tasks import Task, TaskNotFound
 
 if TYPE_CHECKING:
     from server.app import Runtime
@@ -131,13 +130,14 @@ def build_request(rt: Runtime, args: GenerateArgs, name: str) -> VideoRequest:
 
 async def wait_with_progress(ctx: ServerRequestContext, rt: Runtime, task_id: str, deadline: float) -> Task:
     """Wait on the engine until the task ends or the deadline passes, streaming progress to the client."""
+    engine = await rt.engine()
     timeout = max(0.0, deadline - time.monotonic())
     if timeout == 0:
-        return await rt.engine.wait(task_id, 0)  # one ledger read: the hot path of get_video_task
+        return await engine.wait(task_id, 0)  # one ledger read: the hot path of get_video_task
     progress = Progress(ctx.session.report_progress)
     async with anyio.create_task_group() as tg:
         tg.start_soon(progress.heartbeat)
-        task = await rt.engine.wait(task_id, timeout, progress.update)  # on_change gets the current state first
+        task = await engine.wait(task_id, timeout, progress.update)  # on_change gets the current state first
         tg.cancel_scope.cancel()
     return task
 
@@ -155,7 +155,7 @@ async def generate_video(
         raise ToolInputError(f"{exc} Nothing was sent; no cost.") from None
     wait = rt.settings.default_wait if args.wait_seconds is None else args.wait_seconds
     download = rt.download_default if args.download is None else args.download
-    started_task = await rt.engine.start(provider, request, idempotency_key=args.idempotency_key, download=download)
+    started_task = await (await rt.engine()).start(provider, request, idempotency_key=args.idempotency_key, download=download)
     if tasks_ext.client_wants_tasks(ctx):  # the client polls tasks/get itself: hand back the durable handle now
         return tasks_ext.created(rt, started_task.task)
     task = await wait_with_progress(ctx, rt, started_task.task.task_id, started + wait)
@@ -168,7 +168,7 @@ async def get_video_task(ctx: ServerRequestContext, rt: Runtime, arguments: dict
     try:
         task = await wait_with_progress(ctx, rt, args.task_id, started + args.wait_seconds)
     except TaskNotFound:
-        recent = ", ".join(x.task_id for x in await rt.engine.list(5)) or "none yet"
+        recent = ", ".join(x.task_id for x in await (await rt.engine()).list(5)) or "none yet"
         raise ToolInputError(f"No task {args.task_id!r} on this server. Recent task ids: {recent}.") from None
     return task_result(task)
 

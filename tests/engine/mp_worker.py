@@ -22,8 +22,8 @@ async def main(go_at: float, key: str) -> None:
         request = VideoRequest(model="kling/kling-v2-6", prompt="one job, many processes", duration=5)
         provider.validate(request)
         await anyio.sleep(max(0.0, go_at - time.time()))  # all processes start the job at the same instant
-        started = await rt.engine.start(provider, request, idempotency_key=key)
-        task = await rt.engine.wait(started.task.task_id, 30)
+        started = await (await rt.engine()).start(provider, request, idempotency_key=key)
+        task = await (await rt.engine()).wait(started.task.task_id, 30)
         print(json.dumps({"reused": started.reused, **task.public()}), flush=True)
 
 

@@ -64,7 +64,7 @@ class Origin:
             return Response(b"\x00\x00\x00", media_type="video/mp4")
         if path.startswith("/status/"):
             return Response(b"gone", status_code=int(path.rsplit("/", 1)[1]))
-        if path == "/redirect":  # raw UTF-8 bytes, as a careless server would send them
+        if path == "/redirect" and "to" in q:  # raw UTF-8 bytes, as a careless server would send them
             response = Response(status_code=int(q.get("code", "302")))
             response.raw_headers.append((b"location", q["to"].encode("utf-8", "surrogateescape")))
             return response
