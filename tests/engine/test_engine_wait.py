@@ -227,3 +227,17 @@ async def test_unknown_upstream_status_is_not_terminal(make_engine, gateway):
         started = await engine.start(provider, request())
         task = await engine.wait(started.task.task_id, 5)
     assert task.status is TaskStatus.SUCCEEDED and Confused.calls >= 3
+
+
+async def test_leases_are_renewed_while_a_long_job_is_polled(make_engine, gateway, provider, caplog):
+    gateway.seconds = 3.0  # three lease lifetimes (lease_ttl=1 s here)
+    async with make_engine() as engine:
+        started = await engine.start(provider, request())
+        await anyio.sleep(2.5)
+        row = await engine.ledger.get(started.task.task_id)
+        assert row.state != "succeeded" and row.lease_owner == engine.owner
+        assert row.lease_expires > engine.ledger.now() + 0.3  # renewed recently, not left to lapse
+        assert await engine.ledger.acquire(row.task_id, "elsewhere:1:1:cafe", ttl=1.0) is None  # still ours
+        done = await engine.wait(row.task_id, 5)
+    assert done.status is TaskStatus.SUCCEEDED
+    assert "could not renew" not in caplog.text
