@@ -25,7 +25,7 @@ def _when(moment: datetime) -> str:
 
 def task_text(task: Task, *, note: str = "") -> str:
     """What happened and what the agent should do next, in plain words."""
-    head = f"[sandbox: simulated, free] " if task.sandbox else ""
+    head = "[sandbox: simulated, free] " if task.sandbox else ""
     ref = f"Video task {task.task_id} ({task.model})"
     match task.status:
         case TaskStatus.SUCCEEDED:

@@ -13,7 +13,7 @@ import anyio
 import httpx2
 import pytest
 from mcp import Client
-from mcp.client.stdio import StdioServerParameters
+from mcp.client.stdio import StdioServerParameters, stdio_client
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 SCRIPT = Path(sys.executable).parent / "videogen-mcp"
@@ -35,11 +35,13 @@ async def test_stdio_subprocess_generates_on_the_sandbox_with_progress(tmp_path,
         events.append(progress)
 
     # A configured (unreachable) gateway key proves the key never leaks into stderr or results.
-    env = server_env(tmp_path, INFINITYBLUE_API_KEY=SENTINEL, INFINITYBLUE_BASE_URL="http://127.0.0.1:9")
+    # DEBUG: every library's log lines reach stderr, where the redaction filter must catch the key.
+    env = server_env(tmp_path, INFINITYBLUE_API_KEY=SENTINEL, INFINITYBLUE_BASE_URL="http://127.0.0.1:9",
+                     VIDEOGEN_LOG_LEVEL="DEBUG")
     errlog = tmp_path / "stderr.txt"
     params = StdioServerParameters(command=str(SCRIPT), args=[], env=env)
     with errlog.open("w") as stderr:
-        async with Client(params, mode=mode, read_timeout_seconds=60) as c:
+        async with Client(stdio_client(params, errlog=stderr), mode=mode, read_timeout_seconds=60) as c:
             names = sorted(t.name for t in (await c.list_tools()).tools)
             assert names == ["generate_video", "get_video_task", "list_video_models"]
             r = await c.call_tool("generate_video", {"model": "sandbox/kling-sim", "prompt": "a kite",
@@ -52,6 +54,7 @@ async def test_stdio_subprocess_generates_on_the_sandbox_with_progress(tmp_path,
     assert Path(task["local_path"]).read_bytes()[4:8] == b"ftyp"
     assert events and events == sorted(events)
     assert bad.is_error
+    assert "videogen-mcp DEBUG" in errlog.read_text()  # the server's stderr really was captured
     for text in (r.content[0].text, bad.content[0].text, errlog.read_text(), str(task)):
         assert SENTINEL not in text
 

@@ -9,7 +9,7 @@ from fakes.requests import req
 from fakes.gateways import fake_for
 from pydantic import SecretStr
 
-from providers.base import ModelInfo, VideoRequest
+from providers.base import ModelInfo
 from providers.errors import InvalidRequest
 from providers.registry import adapter_class
 from providers.validate import choices, validate
