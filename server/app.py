@@ -96,10 +96,12 @@ def make_client(settings: Settings, extra_mounts: dict[str, httpx2.AsyncBaseTran
                 ) -> httpx2.AsyncClient:
     mounts = registry.http_mounts(settings.gateways())
     mounts.update(extra_mounts or {})
+    from server.polling import POLLS_IN_FLIGHT  # built on first use: off the start-up path either way
+
     timeout = httpx2.Timeout(settings.http_timeout, connect=10.0, pool=30.0)
     # Few idle connections: httpcore walks (and probes) every pooled connection on each request, which made a poll
-    # cost ~3x more CPU with 1,000 tasks in flight (benchmarks/). Polls are spread out; 10 kept alive serve them.
-    limits = httpx2.Limits(max_connections=100, max_keepalive_connections=10)
+    # cost ~3x more CPU with 1,000 tasks in flight (benchmarks/). Polls are capped at the same number in flight.
+    limits = httpx2.Limits(max_connections=100, max_keepalive_connections=POLLS_IN_FLIGHT)
     return httpx2.AsyncClient(timeout=timeout, limits=limits, mounts=mounts, follow_redirects=False,
                               headers={"User-Agent": f"videogen-mcp/{package_version()}"})
 

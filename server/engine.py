@@ -155,8 +155,8 @@ class Engine:
             if any(w.driving or w.submitting for w in self._watches.values()):
                 try:
                     renewed = time.monotonic()
-                    await self.ledger.renew(self.owner, self.timing.lease_ttl)
-                    self._poller.leases_sure_until = renewed + self.timing.lease_ttl / 2
+                    held = await self.ledger.renew(self.owner, self.timing.lease_ttl)
+                    self._poller.renewed(held, renewed + self.timing.lease_ttl / 2)
                 except Exception:
                     log.exception("could not renew task leases")
 
@@ -392,6 +392,7 @@ class Engine:
                 leased = await self.ledger.acquire(watch.task_id, self.owner, t.lease_ttl)
                 if leased is None:
                     continue
+                last = None
                 try:
                     if leased.state == SUBMITTING:  # its submitter died (we got the lease): settle it honestly
                         await self._settle_orphan(watch, leased)
@@ -399,10 +400,12 @@ class Engine:
                     last = await self._poller.run(leased, self.providers[leased.provider], watch.publish,
                                                   lambda: self._deadline(watch, leased))
                 finally:
-                    with anyio.CancelScope(shield=True):
-                        await self.ledger.release(self.owner, watch.task_id)
-                if not last.settled:  # lease lost or deadline: look again shortly, never spin
-                    await anyio.sleep(min(t.follow_interval, t.poll_min))
+                    if last is None or last.lease_owner == self.owner:  # (settling writes release it themselves)
+                        with anyio.CancelScope(shield=True):
+                            await self.ledger.release(self.owner, watch.task_id)
+                if last.settled:
+                    return
+                await anyio.sleep(min(t.follow_interval, t.poll_min))  # lease lost or deadline: look again shortly
         finally:
             watch.driving = False
             self._forget(watch)

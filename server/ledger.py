@@ -228,6 +228,9 @@ class Ledger:
                     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 elif version > SCHEMA_VERSION:
                     raise LedgerError(f"{self.path} was written by a newer videogen-mcp (schema {version}); upgrade.")
+                # Lease renewal finds a process's rows by owner every few seconds: an index, not a table scan.
+                # Added here, not in _SCHEMA, so ledgers made before it get it too (older versions ignore it).
+                conn.execute("CREATE INDEX IF NOT EXISTS tasks_by_lease ON tasks (lease_owner)")
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
@@ -394,10 +397,14 @@ class Ledger:
 
         return await self._write(body, durable=False)
 
-    async def renew(self, owner: str, ttl: float) -> int:
-        """Extend every lease `owner` holds (one write for all of a process's pollers)."""
-        sql = "UPDATE tasks SET lease_expires = ? WHERE lease_owner = ?"
-        return await self._write(lambda c: c.execute(sql, (self.now() + ttl, owner)).rowcount, durable=False)
+    async def renew(self, owner: str, ttl: float) -> frozenset[str]:
+        """Extend every lease `owner` holds (one write for all of a process's pollers); return their task ids."""
+
+        def body(conn: sqlite3.Connection) -> frozenset[str]:
+            conn.execute("UPDATE tasks SET lease_expires = ? WHERE lease_owner = ?", (self.now() + ttl, owner))
+            return frozenset(r[0] for r in conn.execute("SELECT task_id FROM tasks WHERE lease_owner = ?", (owner,)))
+
+        return await self._write(body, durable=False)
 
     async def release(self, owner: str, task_id: str | None = None) -> None:
         """Give up one lease, or all of `owner`'s (shutdown)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import random
 import re
 import time
@@ -17,7 +18,7 @@ from typing import Any
 import anyio
 
 from providers.base import Provider, TaskSnapshot, TaskStatus
-from server.ledger import Ledger, TaskRow
+from server.ledger import SUBMITTING, Ledger, TaskRow
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ class Timing:
     follow_interval: float = 1.0  # how often a process re-reads a task another process is polling
     warn_after: int = 3  # consecutive failed polls before the task carries a warning
     shutdown_grace: float = 3.0  # on close, how long an in-flight submit may finish before it is interrupted
+    tick_flush: float = 15.0  # a bare progress tick reaches the ledger (other processes) within this many seconds
 
     @classmethod
     def from_settings(cls, settings: object, **overrides: float) -> Timing:
@@ -144,6 +146,7 @@ class PollSchedule:
 # --- the poller ----------------------------------------------------------------------------------------------------
 
 Publish = Callable[[TaskRow], None]
+POLLS_IN_FLIGHT = 10
 _TICKS = frozenset({"progress", "warning", "poll_failures"})  # changes that are not worth an fsync
 Downloader = Callable[..., Awaitable[Path]]
 _FAILURE_NOTE = {
@@ -196,6 +199,13 @@ def documented_expiry(row: TaskRow, snap: TaskSnapshot, provider: Provider, now:
     return now + info.url_lifetime.total_seconds() if info is not None and info.url_lifetime else None
 
 
+def _settles(row: TaskRow, changes: dict[str, Any]) -> bool:
+    """Would writing `changes` leave the task settled (terminal, with no download still owed)?"""
+    state = changes.get("state", row.state)
+    return (state != SUBMITTING and TaskStatus(state).terminal
+            and changes.get("download_state", row.download_state) != "pending")
+
+
 def _brief(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     return text if len(text) <= 200 else text[:199] + "…"
@@ -209,9 +219,17 @@ class Poller:
         self.ledger, self.owner, self.t = ledger, owner, timing
         self.client, self.place, self.downloader, self.rng = client, download, downloader, rng
         self.check_timeout = 120.0  # an adapter that never answers must not freeze the task
-        # Monotonic time until which every lease this process holds is surely still its own (set by the engine on
-        # each renewal). Another process may take a lease only once it expired, so until then no check is needed.
+        # The leases the last renewal found ours, and the monotonic time until which they surely still are: another
+        # process may take a lease only once it expired, so until then a poll needs no ownership check.
+        self.leases: frozenset[str] = frozenset()
         self.leases_sure_until = 0.0
+        # Status checks in flight at once: the HTTP client's keep-alive pool (server.app.make_client), so polls that
+        # fall due together reuse warm connections instead of opening and closing dozens, and the event loop gets a
+        # turn between them.
+        self._in_flight = anyio.CapacityLimiter(POLLS_IN_FLIGHT)
+
+    def renewed(self, task_ids: frozenset[str], sure_until: float) -> None:
+        self.leases, self.leases_sure_until = task_ids, sure_until
 
     async def run(self, row: TaskRow, provider: Provider, publish: Publish, deadline: Callable[[], float]) -> TaskRow:
         """Poll until the task settles, the deadline passes, or the lease is lost; return the last row seen."""
@@ -223,6 +241,8 @@ class Poller:
         fresh = self.ledger.now() - row.updated_at < self.t.poll_min  # just submitted: no need to ask at once
         delay = sched.after_success(clock(), TaskStatus(row.state), row.progress) if fresh else 0.0
         failures = 0
+        held: set[str] = set()  # columns changed in `row` (progress ticks) but not yet written to the ledger
+        flush_by = clock() + self.t.tick_flush
         while True:
             left = deadline() - self.ledger.now()
             if left <= delay:
@@ -230,20 +250,20 @@ class Poller:
                 if deadline() <= self.ledger.now():  # nobody extended it meanwhile
                     return await self._give_up(row, publish)
                 continue
-            await anyio.sleep(delay)
-            try:
-                with anyio.fail_after(self.check_timeout):
+            await self._sleep_on_grid(delay)
+            try:  # bounded by the HTTP client's timeouts (connect, read, pool): no cancel scope of its own per poll
+                async with self._in_flight:
                     snap = await self._check(row, provider)
             except Exception as exc:  # transport, 5xx, 429, a confused adapter: never a failed task
                 failures += 1
                 delay = sched.after_failure(getattr(exc, "retry_after", None))
                 if failures >= self.t.warn_after:
                     warning = f"The last {failures} status checks failed ({_brief(exc)}); still trying."
-                    new = await self.ledger.update(row.task_id, owner=self.owner, warning=warning,
-                                                   poll_failures=failures, durable=False)
+                    write = {k: getattr(row, k) for k in held} | {"warning": warning, "poll_failures": failures}
+                    new = await self.ledger.update(row.task_id, owner=self.owner, durable=False, **write)
                     if new is None:
                         return row
-                    row = new
+                    row, held = new, set()
                     publish(row)
                 continue
             failures = 0
@@ -254,22 +274,44 @@ class Poller:
             if expires := documented_expiry(row, snap, provider, self.ledger.now()):
                 changes["expires_at"] = expires
             delta = {k: v for k, v in changes.items() if getattr(row, k) != v}
-            if delta:  # a bare progress tick need not be fsynced: it is worthless after a power cut
-                new = await self.ledger.update(row.task_id, owner=self.owner, durable=not delta.keys() <= _TICKS,
-                                               **delta)
-            elif clock() < max(sure_until, self.leases_sure_until):
-                new = row  # nothing new, and the lease is surely ours: no ledger work at all
-            else:  # nothing new: only make sure the task is still ours (a cheap read, no write)
-                new = await self.ledger.get(row.task_id)
-                new = new if new is not None and new.lease_owner == self.owner else None
-            if new is None:
-                return row  # another process took the task over
-            if delta:
-                row = new
-                publish(row)
+            pending = held | delta.keys()  # what the ledger does not have yet
+            ours = clock() < sure_until or (row.task_id in self.leases and clock() < self.leases_sure_until)
+            if ours and pending <= _TICKS and (not pending or clock() < flush_by):
+                # Nothing new, or a bare progress tick, while the lease is surely ours: no ledger work. A tick is
+                # published here at once and reaches the ledger with the next change (or by flush_by).
+                held = pending
+                if delta:
+                    row = replace(row, **delta, updated_at=self.ledger.now())
+                    publish(row)
+            else:
+                write = {k: getattr(row, k) for k in held} | delta
+                if write:
+                    if _settles(row, write):  # the lease goes in the same write: nothing more to do for it
+                        write.update(lease_owner=None, lease_expires=None)
+                    new = await self.ledger.update(row.task_id, owner=self.owner,
+                                                   durable=not write.keys() <= _TICKS, **write)
+                    flush_by = clock() + self.t.tick_flush
+                else:  # nothing new and the lease not surely ours: make sure the task still is (a read, no write)
+                    new = await self.ledger.get(row.task_id)
+                    new = new if new is not None and new.lease_owner == self.owner else None
+                if new is None:
+                    return row  # another process took the task over
+                held = set()
+                if write:
+                    row = new
+                    publish(row)
             if row.terminal:
                 return await self.download(row, provider, publish) if row.download_state == "pending" else row
             delay = sched.after_success(clock(), snap.status, snap.progress, snap.poll_after)
+
+    async def _sleep_on_grid(self, delay: float) -> None:
+        """Sleep `delay` s, rounded up to a grid of poll_min/20 (100 ms by default) shared by every poller: polls
+        falling due together then go out in one pass of the event loop, which costs about 15 % less CPU per request
+        with 1,000 tasks in flight (benchmarks/) than waking once per request; on average it adds 50 ms."""
+        if delay <= 0:
+            return
+        grid = self.t.poll_min / 20
+        await anyio.sleep_until(math.ceil((anyio.current_time() + delay) / grid) * grid)
 
     async def _check(self, row: TaskRow, provider: Provider) -> TaskSnapshot | None:
         if row.upstream_task_id:
@@ -282,8 +324,8 @@ class Poller:
         seen = row.state + (f" {row.progress}%" if row.progress is not None else "")
         message = (f"Stopped checking after {self.t.poll_deadline / 60:.0f} min without a final answer (last seen: "
                    f"{seen}). The job may still finish: call get_video_task to check again.")
-        new = await self.ledger.update(row.task_id, owner=self.owner, state=TaskStatus.UNKNOWN.value,
-                                       error_code="poll_timeout", error_message=message)
+        new = await self.ledger.update(row.task_id, owner=self.owner, progress=row.progress,
+                                       state=TaskStatus.UNKNOWN.value, error_code="poll_timeout", error_message=message)
         if new is not None:
             publish(new)
         return new or row
@@ -302,7 +344,7 @@ class Poller:
             changes = {"download_state": "failed", "warning": f"The video could not be saved locally ({problem}); "
                        "download it from video_url before the link expires."}
         new = await self.ledger.update(row.task_id, owner=self.owner, detail=f"download {changes['download_state']}",
-                                       **changes)
+                                       lease_owner=None, lease_expires=None, **changes)  # settled: lease released
         if new is not None:
             publish(new)
         return new or row

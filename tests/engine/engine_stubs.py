@@ -24,7 +24,7 @@ from server.media import MediaError
 from server.settings import Settings
 
 FAST = dict(submit_budget=1.0, retry_base=0.01, retry_cap=0.05, lease_ttl=1.0, follow_interval=0.02,
-            poll_deadline=30.0, shutdown_grace=0.5, warn_after=3)
+            poll_deadline=30.0, shutdown_grace=0.5, warn_after=3, tick_flush=0.2)
 
 
 def fast_settings(home: Path, **env: Any) -> Settings:

@@ -173,8 +173,9 @@ async def test_a_task_of_an_unconfigured_gateway_is_reported_not_waited_on(make_
     assert task.status is TaskStatus.RUNNING and "not configured" in task.warning
 
 
-async def test_a_poller_that_lost_its_lease_stops_writing(make_engine, gateway, settings):
-    gateway.seconds = 1.0
+@pytest.mark.parametrize("progress", [True, False], ids=["progress-ticks", "no-progress"])
+async def test_a_poller_that_lost_its_lease_stops_writing(make_engine, gateway, settings, progress):
+    gateway.seconds, gateway.progress = 1.0, progress
     async with make_engine() as engine:
         started = await engine.start(engine.providers["stub"], request())
         await engine.wait(started.task.task_id, 0.2)
@@ -182,7 +183,8 @@ async def test_a_poller_that_lost_its_lease_stops_writing(make_engine, gateway, 
         conn.execute("UPDATE tasks SET lease_owner='otherhost:1:2:x', lease_expires=? WHERE task_id=?",
                      (time.time() + 60, started.task.task_id))
         frozen = (await engine.ledger.get(started.task.task_id)).updated_at
-        await anyio.sleep(0.3)
+        # It notices at its next lease renewal (every lease_ttl/3) or progress write (tick_flush), whichever first.
+        await anyio.sleep(0.5)
         polls = gateway.polls
         await anyio.sleep(0.3)
         row = await engine.ledger.get(started.task.task_id)

@@ -241,3 +241,59 @@ async def test_leases_are_renewed_while_a_long_job_is_polled(make_engine, gatewa
         done = await engine.wait(row.task_id, 5)
     assert done.status is TaskStatus.SUCCEEDED
     assert "could not renew" not in caplog.text
+
+
+class LedgerSpy:
+    """Counts the ledger calls the engine makes (progress-only updates, lease releases), passing them through."""
+
+    def __init__(self, ledger) -> None:
+        self.ledger = ledger
+        self.progress_writes = 0
+        self.releases: list[str | None] = []
+        update, release = ledger.update, ledger.release
+
+        async def counting_update(task_id, **changes):
+            if set(changes) - {"owner", "durable", "detail"} <= {"progress", "warning", "poll_failures"}:
+                self.progress_writes += 1
+            return await update(task_id, **changes)
+
+        async def counting_release(owner, task_id=None):
+            self.releases.append(task_id)
+            return await release(owner, task_id)
+
+        ledger.update, ledger.release = counting_update, counting_release
+
+
+async def test_progress_ticks_reach_waiters_at_once_and_the_ledger_in_batches(make_engine, gateway, provider):
+    gateway.seconds = 1.2  # ~40 polls at 10-50 ms, nearly each one a new percentage
+    seen: list[int] = []
+
+    async def on_change(task):
+        if task.progress is not None:
+            seen.append(task.progress)
+
+    async with make_engine() as engine:
+        spy = LedgerSpy(engine.ledger)
+        started = await engine.start(provider, request())
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(engine.wait, started.task.task_id, 5, on_change)
+            await anyio.sleep(0.8)
+            stored = (await engine.ledger.get(started.task.task_id)).progress
+            assert stored is not None and stored >= 20  # other processes see progress within tick_flush (0.2 s)
+        done = await engine.wait(started.task.task_id, 5)
+    assert done.status is TaskStatus.SUCCEEDED
+    assert len(set(seen)) >= 10 and seen == sorted(seen)  # this process's waiters saw every tick
+    assert spy.progress_writes <= 1.2 / 0.2 + 2  # the ledger got them at most every tick_flush
+
+
+@pytest.mark.parametrize("download", [False, True])
+async def test_the_settling_write_releases_the_lease_itself(make_engine, gateway, provider, download):
+    async with make_engine() as engine:
+        spy = LedgerSpy(engine.ledger)
+        started = await engine.start(provider, request(), download=download)
+        done = await engine.wait(started.task.task_id, 5)
+        row = await engine.ledger.get(started.task.task_id)
+    assert done.status is TaskStatus.SUCCEEDED
+    assert row.lease_owner is None and row.lease_expires is None
+    assert (row.download_state == "done") is download
+    assert started.task.task_id not in spy.releases  # no second write just to let go of it

@@ -115,7 +115,7 @@ async def test_leases_exclude_live_owners_and_expire(tmp_path):
     assert await ledger.update(row.task_id, owner=other, state="queued") is None  # a stale writer is refused
     assert (await ledger.update(row.task_id, owner=me, state="queued")).state == "queued"
     clock[0] += 8
-    assert await ledger.renew(me, ttl=10) == 1
+    assert await ledger.renew(me, ttl=10) == {row.task_id}
     clock[0] += 8
     assert await ledger.acquire(row.task_id, other, ttl=10) is None  # renewed: still mine
     clock[0] += 11
