@@ -78,7 +78,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="fewer repetitions (about 2 minutes; noisier)")
     p.add_argument("--only", help=f"comma-separated sections: {','.join(SECTIONS)}")
-    p.add_argument("--cold-runs", type=int, help="cold starts per server (default 21, quick 9)")
+    p.add_argument("--cold-runs", type=int, help="cold starts per server (default 31, quick 9)")
     p.add_argument("--calls", type=int, help="round trips per server and transport (default 1000, quick 300)")
     p.add_argument("--poll-scale", type=float, help="time acceleration for polling (default 0.05, quick 0.025)")
     p.add_argument("--poll-reps", type=int, help="jobs of ours per (length, progress) (default 20, quick 5)")
@@ -88,7 +88,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     args = p.parse_args(argv)
     q = args.quick
-    args.cold_runs = args.cold_runs or (9 if q else 21)
+    args.cold_runs = args.cold_runs or (9 if q else 31)
     args.calls = args.calls or (300 if q else 1000)
     args.poll_scale = args.poll_scale or (0.025 if q else 0.05)
     args.poll_reps = args.poll_reps or (5 if q else 20)

@@ -27,12 +27,13 @@ async def ticker(samples: list[tuple[float, float]]) -> None:
 def main() -> None:
     from mcp.server.stdio import stdio_server
 
-    from server.app import build_server
+    from server.app import build_server, freeze_start_up_heap
     from server.cli import load_settings, setup_logging
 
     settings = load_settings()
     setup_logging(settings)
     server = build_server(settings, download_default=True)
+    freeze_start_up_heap()
     samples: list[tuple[float, float]] = []
 
     async def run() -> None:

@@ -81,12 +81,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def serve(settings: Settings, *, http: bool, host: str, port: int, stateless: bool) -> None:
-    from server.app import build_server
+    from server.app import build_server, freeze_start_up_heap
 
     if not http:
         from mcp.server.stdio import stdio_server
 
         server = build_server(settings, download_default=True)
+        freeze_start_up_heap()
 
         async def main() -> None:
             async with stdio_server() as (read, write):
@@ -96,7 +97,9 @@ def serve(settings: Settings, *, http: bool, host: str, port: int, stateless: bo
         return
     from server.http import serve_http
 
-    serve_http(build_server(settings, download_default=False), settings, host=host, port=port, stateless=stateless)
+    server = build_server(settings, download_default=False)
+    freeze_start_up_heap()
+    serve_http(server, settings, host=host, port=port, stateless=stateless)
 
 
 def dumps(data: Any) -> str:
