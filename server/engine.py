@@ -12,7 +12,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import anyio
 import anyio.abc
@@ -20,9 +19,11 @@ import anyio.abc
 from providers.base import Provider, TaskSnapshot, TaskStatus, VideoRequest
 from server import submit
 from server.ledger import (
-    SUBMITTING, Ledger, LedgerConflict, TaskRow, lease_is_live, new_task_id, process_owner,
+    SUBMITTING, Ledger, LedgerConflict, TaskRow, lease_is_live, new_task_id,
 )
-from server.polling import DownloadPlace, Poller, Timing, snapshot_changes, upstream_key
+from server.owners import process_owner
+from server.polling import DownloadPlace, Poller, download_video, snapshot_changes, upstream_key
+from server.schedule import Timing
 from server.tasks import Task, TaskNotFound
 
 log = logging.getLogger(__name__)
@@ -64,12 +65,6 @@ class _Watch:
             self.poke()
 
 
-async def _download_video(*args: Any, **kwargs: Any) -> Path:
-    from server.media import download_video  # imported on first download, off the start-up path
-
-    return await download_video(*args, **kwargs)
-
-
 class Engine:
     """Owns the ledger, the pollers and the background submits. Use as `async with Engine(...) as engine`.
 
@@ -90,23 +85,9 @@ class Engine:
         self._recover_on_start = recover_on_start
         self._watches: dict[str, _Watch] = {}
         self._tg: anyio.abc.TaskGroup | None = None
-        place = DownloadPlace(Path(settings.videos_dir), int(settings.max_download_mb * 1024 * 1024),
-                              bool(settings.allow_private_urls),
-                              trusted_hosts if trusted_hosts is not None else self._gateway_hosts())
+        place = DownloadPlace.from_settings(settings, providers, trusted_hosts)
         self._poller = Poller(self.ledger, self.owner, self.timing, client=client, download=place,
-                              downloader=downloader or _download_video, rng=self.rng)
-
-    def _gateway_hosts(self) -> frozenset[str]:
-        hosts: set[str] = set()
-        gateways = getattr(self.settings, "gateways", None)
-        for config in (gateways() if callable(gateways) else {}).values():
-            if host := urlsplit(config.base_url).hostname:
-                hosts.add(host.lower())
-        for provider in self.providers.values():
-            extra = getattr(provider, "trusted_hosts", None)
-            if callable(extra):
-                hosts.update(extra())
-        return frozenset(hosts)
+                              downloader=downloader or download_video, rng=self.rng)
 
     # -- lifecycle --------------------------------------------------------------------------------------------------
     async def __aenter__(self) -> Engine:

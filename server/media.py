@@ -1,18 +1,14 @@
-"""Media in and out: safe video downloads, local image inputs, and path safety (URL checks live in server.netguard).
+"""Safe video downloads, and the media checks they share with local image inputs (server.images); URL checks live
+in server.netguard.
 
 Downloads stream into a `.part` file in the destination folder and are renamed into place only once verified.
 """
 
 from __future__ import annotations
 
-import base64
-import errno
 import os
 import re
-import stat
 import tempfile
-import urllib.parse
-import urllib.request
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
@@ -21,7 +17,6 @@ import anyio
 import anyio.to_thread
 import httpx2
 
-from providers.base import MediaRef
 from server.netguard import Resolver, Target, URLRefused, check_url, redact
 from server.netguard import printable as _show
 
@@ -72,7 +67,7 @@ def _sniff_video(head: bytes) -> _Container | None:
     return None
 
 
-def _sniff_image(head: bytes) -> str | None:
+def sniff_image(head: bytes) -> str | None:
     for magic, mime in _IMAGES.items():
         if head.startswith(magic):
             return mime
@@ -86,7 +81,7 @@ def _describe(head: bytes) -> str:
     text = head.lstrip()
     if text.startswith((b"<", b"{", b"[")):
         return "an HTML/XML page" if text.startswith(b"<") else "JSON"
-    if _sniff_image(head):
+    if sniff_image(head):
         return "an image"
     return "empty" if not head else "data that is not MP4, MOV or WebM"
 
@@ -100,12 +95,12 @@ def video_mime(path: Path) -> str:
         with open(path, "rb") as fh:
             head = fh.read(_SNIFF)
     except (OSError, ValueError) as exc:
-        raise MediaError("not_found", f"cannot read {_show(path)}: {_reason(exc)}") from exc
+        raise MediaError("not_found", f"cannot read {_show(path)}: {os_reason(exc)}") from exc
     kind = _sniff_video(head)
     return kind[1] if kind else "application/octet-stream"
 
 
-def _reason(exc: BaseException) -> str:
+def os_reason(exc: BaseException) -> str:
     return exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
 
 
@@ -154,7 +149,7 @@ def _prepare_dir(dest_dir: Path) -> Path:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
         real = path.resolve(strict=True)
     except (OSError, ValueError, RuntimeError) as exc:
-        raise MediaError("unsafe_path", f"cannot use the download folder {_show(dest_dir)}: {_reason(exc)}; "
+        raise MediaError("unsafe_path", f"cannot use the download folder {_show(dest_dir)}: {os_reason(exc)}; "
                          "check VIDEOGEN_DOWNLOAD_DIR") from exc
     if not real.is_dir():
         raise MediaError("unsafe_path", f"the download folder {_show(dest_dir)} is not a folder")
@@ -207,7 +202,7 @@ async def _open(client: httpx2.AsyncClient, target: Target, headers: dict[str, s
             failure = exc
             continue
         except httpx2.HTTPError as exc:
-            raise MediaError("http", f"downloading {redact(target.url)} failed: {_net_reason(exc)}; "
+            raise MediaError("http", f"downloading {redact(target.url)} failed: {_netos_reason(exc)}; "
                              "try again later") from exc
         try:
             yield response
@@ -235,7 +230,7 @@ def _build(client: httpx2.AsyncClient, target: Target, address: str | None, head
     return client.build_request("GET", url, headers=sent, timeout=timeout or DEFAULT_TIMEOUT, extensions=extensions)
 
 
-def _net_reason(exc: httpx2.HTTPError) -> str:
+def _netos_reason(exc: httpx2.HTTPError) -> str:
     if isinstance(exc, httpx2.TimeoutException):
         return "the server stopped sending data (timed out)"
     if isinstance(exc, httpx2.RemoteProtocolError):
@@ -272,7 +267,7 @@ async def _save(response: httpx2.Response, folder: Path, stem: str, max_bytes: i
                     await anyio.to_thread.run_sync(_write_all, fd, bytes(buf))
                     buf.clear()
         except httpx2.HTTPError as exc:
-            raise MediaError("http", f"downloading {shown} failed: {_net_reason(exc)}; try again later") from exc
+            raise MediaError("http", f"downloading {shown} failed: {_netos_reason(exc)}; try again later") from exc
         kind = kind or _require_video(head, shown)
         encoded = response.headers.get("content-encoding", "identity").lower() not in ("", "identity")
         if declared is not None and not encoded and total != declared:
@@ -297,7 +292,7 @@ async def _save(response: httpx2.Response, folder: Path, stem: str, max_bytes: i
 
 
 def _disk_error(folder: Path, exc: OSError) -> MediaError:
-    return MediaError("disk", f"could not write the video into {_show(folder)}: {_reason(exc)}; free some space or "
+    return MediaError("disk", f"could not write the video into {_show(folder)}: {os_reason(exc)}; free some space or "
                       "set VIDEOGEN_DOWNLOAD_DIR to a writable folder")
 
 
@@ -326,89 +321,3 @@ def _commit(tmp: str, final: Path, folder: Path) -> None:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
-
-
-# --- local image inputs ------------------------------------------------------------------------------------------
-
-
-def is_local_path(value: str) -> bool:
-    """True when an image argument names a local file rather than an http(s) URL or a data: URI."""
-    text = value.strip() if isinstance(value, str) else ""
-    lowered = text.lower()
-    if not text or lowered.startswith(("http://", "https://", "data:")):
-        return False
-    if lowered.startswith("file:") or text.startswith(("~", "./", "../", ".\\", "..\\")):
-        return True
-    return os.path.isabs(text) or bool(re.match(r"[A-Za-z]:[\\/]", text))  # POSIX absolute or a Windows drive
-
-
-def load_local_image(value: str, *, allowed_dirs: list[Path], max_bytes: int = 10 * 1024 * 1024) -> MediaRef:
-    """Read a local image confined to allowed_dirs, check its type (PNG/JPEG/WebP/GIF) and size -> data: URI."""
-    path = _local_path(value)
-    shown = _show(path)
-    try:  # containment first, on the path with every existing symlink resolved: no probing outside the folders
-        real = path.resolve()
-        roots = [Path(d).expanduser().resolve() for d in allowed_dirs]
-    except (OSError, RuntimeError, ValueError) as exc:
-        raise MediaError("not_found", f"cannot read {shown}: {_reason(exc)}") from exc
-    if not any(real.is_relative_to(root) for root in roots):
-        dirs = ", ".join(str(r) for r in roots) or "none"
-        raise MediaError("unsafe_path", f"{shown} is outside the folders this server may read ({dirs}); move it there "
-                         "or set VIDEOGEN_INPUT_DIRS")
-    try:
-        info = real.stat()
-    except OSError as exc:
-        raise MediaError("not_found", f"cannot read {shown}: {_reason(exc)}; give the full path of an image") from exc
-    if not stat.S_ISREG(info.st_mode):
-        raise MediaError("bad_image", f"{shown} is not a regular file (a folder, device or pipe); give an image file")
-    data = _read_capped(real, info, max_bytes, shown)
-    mime = _sniff_image(data)
-    if mime is None:
-        raise MediaError("bad_image", f"{shown} is not a PNG, JPEG, WebP or GIF image (checked by its content, not "
-                         "its name); convert it to one of those")
-    return MediaRef(url=f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}")
-
-
-def _local_path(value: str) -> Path:
-    if not isinstance(value, str) or not value.strip() or "\x00" in value:
-        raise MediaError("unsafe_path", "the image path is empty or contains a NUL byte")
-    text = value.strip()
-    if text.lower().startswith("file:"):
-        parts = urllib.parse.urlsplit(text)
-        if parts.netloc not in ("", "localhost"):
-            raise MediaError("unsafe_path", f"{_show(text)}: file:// URLs must name a file on this machine")
-        text = urllib.request.url2pathname(parts.path)
-    elif not is_local_path(text):
-        raise MediaError("unsafe_path", f"{_show(text)} is not a local file path (absolute, ~/..., ./... or file://)")
-    return Path(text).expanduser()
-
-
-def _read_capped(real: Path, info: os.stat_result, max_bytes: int, shown: str) -> bytes:
-    too_large = MediaError("bad_image", f"{shown} is larger than the {max_bytes / 1048576:g} MB limit for input "
-                           "images; resize or recompress it")
-    if info.st_size > max_bytes:
-        raise too_large
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
-    try:
-        fd = os.open(real, flags)  # O_NOFOLLOW/O_NONBLOCK: a symlink or FIFO swapped in after the check fails here
-    except OSError as exc:
-        reason = "it changed while being read" if exc.errno == errno.ELOOP else _reason(exc)
-        raise MediaError("not_found", f"cannot read {shown}: {reason}") from exc
-    try:
-        now = os.fstat(fd)
-        if (now.st_dev, now.st_ino) != (info.st_dev, info.st_ino) or not stat.S_ISREG(now.st_mode):
-            raise MediaError("unsafe_path", f"{shown} changed while being read; try again")
-        chunks, size = [], 0
-        while size <= max_bytes:  # never trust st_size alone: read at most max_bytes + 1
-            chunk = os.read(fd, min(1 << 20, max_bytes + 1 - size))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-    finally:
-        os.close(fd)
-    if size > max_bytes:
-        raise too_large
-    if not size:
-        raise MediaError("bad_image", f"{shown} is empty; give an image file")
-    return b"".join(chunks)

@@ -18,7 +18,7 @@ import anyio
 from providers.base import Provider, TaskSnapshot, VideoRequest
 from providers.errors import BadResponse, ProviderError, TransportFailure
 from server.ledger import TaskRow
-from server.polling import Timing, backoff
+from server.schedule import Timing, backoff
 
 log = logging.getLogger(__name__)
 

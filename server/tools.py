@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from providers.base import MediaRef, ModelInfo, Provider, VideoRequest
 from providers.errors import ProviderError
-from server import media, tasks_ext
+from server import images, media, tasks_ext
 from server.progress import Progress
 from server.render import error_result, task_result
 from server.schemas import MAX_WAIT, model_id, model_public
@@ -97,8 +97,8 @@ def media_ref(rt: Runtime, value: str, what: str) -> MediaRef:
     lowered = value.lower()
     if lowered.startswith(("http://", "https://", "data:")):
         return MediaRef(url=value)
-    if media.is_local_path(value):
-        return media.load_local_image(value, allowed_dirs=rt.settings.allowed_input_dirs)
+    if images.is_local_path(value):
+        return images.load_local_image(value, allowed_dirs=rt.settings.allowed_input_dirs)
     raise ToolInputError(f"{what} must be an http(s) URL, a data: URI or a local file path (got {value[:80]!r}).")
 
 

@@ -11,7 +11,7 @@ import pytest
 from engine_stubs import FAST, RecordingDownloader, StubGateway, StubProvider, fast_settings
 
 from server.engine import Engine
-from server.polling import Timing
+from server.schedule import Timing
 from server.settings import Settings
 
 

@@ -18,7 +18,8 @@ import anyio
 import server
 from providers.base import ModelInfo, TaskSnapshot, TaskStatus, VideoRequest
 from providers.errors import ProviderError, UpstreamError
-from server.ledger import SUBMITTING, TaskRow, new_task_id, process_owner
+from server.ledger import SUBMITTING, TaskRow, new_task_id
+from server.owners import process_owner
 from server.submit import describe_request
 from server.media import MediaError
 from server.settings import Settings

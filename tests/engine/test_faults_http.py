@@ -19,7 +19,7 @@ from pydantic import SecretStr
 from providers.base import TaskStatus, VideoRequest
 from providers.orcarouter import OrcaRouter
 from server.engine import Engine
-from server.polling import Timing
+from server.schedule import Timing
 
 pytestmark = pytest.mark.anyio
 KEY = "sk-orca-SENTINEL-4242424242"

@@ -23,7 +23,7 @@ from pydantic import SecretStr
 from providers.base import VideoRequest
 from providers.orcarouter import OrcaRouter
 from server.engine import Engine
-from server.polling import Timing
+from server.schedule import Timing
 
 pytestmark = pytest.mark.anyio
 

@@ -12,8 +12,9 @@ import pytest
 from engine_stubs import dead_owner, make_row, request
 
 from server.ledger import (
-    SCHEMA_VERSION, Ledger, LedgerConflict, LedgerError, lease_is_live, new_task_id, owner_alive, process_owner,
+    SCHEMA_VERSION, Ledger, LedgerConflict, LedgerError, lease_is_live, new_task_id,
 )
+from server.owners import owner_alive, process_owner
 from server.submit import describe_request
 
 pytestmark = pytest.mark.anyio

@@ -1,0 +1,99 @@
+"""Local image inputs: a path confined to VIDEOGEN_INPUT_DIRS, checked by content and size, sent as a data: URI."""
+
+from __future__ import annotations
+
+import base64
+import errno
+import os
+import re
+import stat
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from providers.base import MediaRef
+from server.media import MediaError, os_reason, sniff_image
+from server.netguard import printable as _show
+
+
+def is_local_path(value: str) -> bool:
+    """True when an image argument names a local file rather than an http(s) URL or a data: URI."""
+    text = value.strip() if isinstance(value, str) else ""
+    lowered = text.lower()
+    if not text or lowered.startswith(("http://", "https://", "data:")):
+        return False
+    if lowered.startswith("file:") or text.startswith(("~", "./", "../", ".\\", "..\\")):
+        return True
+    return os.path.isabs(text) or bool(re.match(r"[A-Za-z]:[\\/]", text))  # POSIX absolute or a Windows drive
+
+
+def load_local_image(value: str, *, allowed_dirs: list[Path], max_bytes: int = 10 * 1024 * 1024) -> MediaRef:
+    """Read a local image confined to allowed_dirs, check its type (PNG/JPEG/WebP/GIF) and size -> data: URI."""
+    path = _local_path(value)
+    shown = _show(path)
+    try:  # containment first, on the path with every existing symlink resolved: no probing outside the folders
+        real = path.resolve()
+        roots = [Path(d).expanduser().resolve() for d in allowed_dirs]
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise MediaError("not_found", f"cannot read {shown}: {os_reason(exc)}") from exc
+    if not any(real.is_relative_to(root) for root in roots):
+        dirs = ", ".join(str(r) for r in roots) or "none"
+        raise MediaError("unsafe_path", f"{shown} is outside the folders this server may read ({dirs}); move it there "
+                         "or set VIDEOGEN_INPUT_DIRS")
+    try:
+        info = real.stat()
+    except OSError as exc:
+        raise MediaError("not_found", f"cannot read {shown}: {os_reason(exc)}; give the full path of an image") from exc
+    if not stat.S_ISREG(info.st_mode):
+        raise MediaError("bad_image", f"{shown} is not a regular file (a folder, device or pipe); give an image file")
+    data = _read_capped(real, info, max_bytes, shown)
+    mime = sniff_image(data)
+    if mime is None:
+        raise MediaError("bad_image", f"{shown} is not a PNG, JPEG, WebP or GIF image (checked by its content, not "
+                         "its name); convert it to one of those")
+    return MediaRef(url=f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}")
+
+
+def _local_path(value: str) -> Path:
+    if not isinstance(value, str) or not value.strip() or "\x00" in value:
+        raise MediaError("unsafe_path", "the image path is empty or contains a NUL byte")
+    text = value.strip()
+    if text.lower().startswith("file:"):
+        parts = urllib.parse.urlsplit(text)
+        if parts.netloc not in ("", "localhost"):
+            raise MediaError("unsafe_path", f"{_show(text)}: file:// URLs must name a file on this machine")
+        text = urllib.request.url2pathname(parts.path)
+    elif not is_local_path(text):
+        raise MediaError("unsafe_path", f"{_show(text)} is not a local file path (absolute, ~/..., ./... or file://)")
+    return Path(text).expanduser()
+
+
+def _read_capped(real: Path, info: os.stat_result, max_bytes: int, shown: str) -> bytes:
+    too_large = MediaError("bad_image", f"{shown} is larger than the {max_bytes / 1048576:g} MB limit for input "
+                           "images; resize or recompress it")
+    if info.st_size > max_bytes:
+        raise too_large
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(real, flags)  # O_NOFOLLOW/O_NONBLOCK: a symlink or FIFO swapped in after the check fails here
+    except OSError as exc:
+        reason = "it changed while being read" if exc.errno == errno.ELOOP else os_reason(exc)
+        raise MediaError("not_found", f"cannot read {shown}: {reason}") from exc
+    try:
+        now = os.fstat(fd)
+        if (now.st_dev, now.st_ino) != (info.st_dev, info.st_ino) or not stat.S_ISREG(now.st_mode):
+            raise MediaError("unsafe_path", f"{shown} changed while being read; try again")
+        chunks, size = [], 0
+        while size <= max_bytes:  # never trust st_size alone: read at most max_bytes + 1
+            chunk = os.read(fd, min(1 << 20, max_bytes + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    finally:
+        os.close(fd)
+    if size > max_bytes:
+        raise too_large
+    if not size:
+        raise MediaError("bad_image", f"{shown} is empty; give an image file")
+    return b"".join(chunks)
