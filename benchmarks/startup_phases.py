@@ -43,7 +43,7 @@ def main() -> None:
 
     async def lifespan() -> None:
         async with app.open_runtime(settings, engine_delay=app.ENGINE_START_DELAY) as runtime:
-            mark("lifespan: open_runtime() (providers, catalogs; the HTTP client and the engine start later)")
+            mark("event loop start + lifespan: open_runtime() (providers, catalogs; HTTP client and engine: later)")
             runtime.tools()
             mark("tools/list: tool_definitions()")
             await anyio.lowlevel.checkpoint()

@@ -111,7 +111,8 @@ def refuse_unmapped(
     for name in MAPPABLE:
         value = getattr(request, name)
         if name not in mapped and value is not None and value != ():
-            flag = {"reference_images": "max_reference_images", "reference_videos": "max_reference_videos"}.get(name, name)
+            flags = {"reference_images": "max_reference_images", "reference_videos": "max_reference_videos"}
+            flag = flags.get(name, name)
             others = _others(siblings, flag) if flag in ModelInfo.model_fields else ""
             raise InvalidRequest(f"{info.name} on {provider} takes no {name}{others}.", provider=provider)
 

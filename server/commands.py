@@ -44,7 +44,8 @@ async def generate(settings: Settings, args: argparse.Namespace) -> int:
             provider.validate(request)
         except (ToolInputError, ProviderError, media.MediaError) as exc:
             raise CommandError(str(exc)) from None
-        started = await (await rt.engine()).start(provider, request, idempotency_key=call.idempotency_key, download=True)
+        engine = await rt.engine()
+        started = await engine.start(provider, request, idempotency_key=call.idempotency_key, download=True)
         if started.reused:
             err.print(f"[yellow]{started.reason}[/]")
         task = started.task

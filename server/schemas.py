@@ -78,7 +78,8 @@ def generate_video_input_schema(providers: Mapping[str, Provider], default_wait:
             "type": "number", "minimum": 0, "maximum": MAX_WAIT,
             "description": f"Max wait before returning the task (default {default_wait:g})",
         },
-        "idempotency_key": {"type": "string", "maxLength": 200, "description": "Same key = same job, never billed twice"},
+        "idempotency_key": {"type": "string", "maxLength": 200,
+                            "description": "Same key = same job, never billed twice"},
         "download": {"type": "boolean", "description": "Save the video locally"},
     }
     if not durations:

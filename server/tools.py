@@ -155,7 +155,8 @@ async def generate_video(
         raise ToolInputError(f"{exc} Nothing was sent; no cost.") from None
     wait = rt.settings.default_wait if args.wait_seconds is None else args.wait_seconds
     download = rt.download_default if args.download is None else args.download
-    started_task = await (await rt.engine()).start(provider, request, idempotency_key=args.idempotency_key, download=download)
+    engine = await rt.engine()
+    started_task = await engine.start(provider, request, idempotency_key=args.idempotency_key, download=download)
     if tasks_ext.client_wants_tasks(ctx):  # the client polls tasks/get itself: hand back the durable handle now
         return tasks_ext.created(rt, started_task.task)
     task = await wait_with_progress(ctx, rt, started_task.task.task_id, started + wait)
@@ -189,7 +190,8 @@ async def list_video_models(ctx: ServerRequestContext, rt: Runtime, arguments: d
                      + (", audio" if m["audio"] else "") + (" (sandbox)" if m["sandbox"] else ""))
     text = "\n".join(lines)
     if not rt.providers:
-        text += "\nNo gateway is configured: set one of the *_API_KEY variables (see the README), or VIDEOGEN_SANDBOX=1."
+        text += ("\nNo gateway is configured: set one of the *_API_KEY variables (see the README), or "
+                 "VIDEOGEN_SANDBOX=1.")
     return t.CallToolResult(content=[t.TextContent(text=text)], structured_content={"models": models})
 
 

@@ -13,8 +13,9 @@ import pytest
 from server.app import DeferredEngine
 
 # What `initialize` + `tools/list` must not load (benchmarks/ measures what that is worth in milliseconds).
-OFF_THE_START_PATH = ("server.engine", "server.ledger", "server.polling", "server.schedule", "server.submit", "server.media", "server.images",
-                      "server.netguard", "server.tools", "sqlite3", "httpcore2", "difflib")
+OFF_THE_START_PATH = ("server.engine", "server.ledger", "server.polling", "server.schedule", "server.submit",
+                      "server.media", "server.images", "server.netguard", "server.tools", "sqlite3", "httpcore2",
+                      "difflib")
 
 PROBE = textwrap.dedent("""
     import json, sys
