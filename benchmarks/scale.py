@@ -239,6 +239,12 @@ def _cpu_between(samples: list[tuple[float, float, int]], a: float, b: float) ->
     return at(b) - at(a)
 
 
+def _self_cpu() -> float:
+    """User + system CPU seconds of this process so far (worker threads included)."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 # ---- the baseline: what a bare httpx2 client spends in CPU per GET of the same route ---------------------------------
 def _raw_get_cpu(base_url: str, n: int) -> float:
     out = subprocess.run([sys.executable, "-m", "benchmarks.scale", "rawget", "--fake", base_url, "--n", str(n)],
@@ -264,12 +270,11 @@ async def _rawget(base_url: str, n: int, concurrency: int = 50) -> float:
         async with anyio.create_task_group() as tg:  # warm-up: connections, code paths
             for _ in range(concurrency):
                 tg.start_soon(worker, 5)
-        before = resource.getrusage(resource.RUSAGE_SELF)
+        before = _self_cpu()
         async with anyio.create_task_group() as tg:
             for _ in range(concurrency):
                 tg.start_soon(worker, n // concurrency)
-        after = resource.getrusage(resource.RUSAGE_SELF)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        cpu = _self_cpu() - before
     return cpu / (n // concurrency * concurrency)
 
 
@@ -307,12 +312,11 @@ async def _replay(base_url: str, schedule_file: str) -> dict[str, Any]:
                 (await c.get(url, headers=headers)).raise_for_status()
                 sent += 1
 
-        before = resource.getrusage(resource.RUSAGE_SELF)
+        before = _self_cpu()
         async with anyio.create_task_group() as tg:
             for task_id, offsets in schedule.items():
                 tg.start_soon(one_task, task_id, offsets)
-        after = resource.getrusage(resource.RUSAGE_SELF)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        cpu = _self_cpu() - before
     return {"gets": sent, "cpu_s": cpu, "cpu_per_get": cpu / max(sent, 1)}
 
 
@@ -334,17 +338,13 @@ async def _parts(base_url: str) -> dict[str, float]:
     from server.app import make_client, open_runtime
     from server.settings import Settings
 
-    def cpu() -> float:
-        r = resource.getrusage(resource.RUSAGE_SELF)
-        return r.ru_utime + r.ru_stime
-
     async def per_call(fn: Any, n: int = 1000) -> float:
         for _ in range(50):
             await fn()
-        c0 = cpu()
+        c0 = _self_cpu()
         for _ in range(n):
             await fn()
-        return round((cpu() - c0) / n * 1e6, 1)
+        return round((_self_cpu() - c0) / n * 1e6, 1)
 
     out: dict[str, float] = {}
     settings = Settings(_env_file=None, VIDEOGEN_HOME=tempfile.mkdtemp(prefix="videogen-bench-diag-"),

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import anyio
 
 from providers.base import Provider, TaskSnapshot, TaskStatus
-from server.ledger import SUBMITTING, Ledger, TaskRow
+from server.ledger import Ledger, TaskRow
 from server.schedule import PollSchedule, Timing
 
 log = logging.getLogger(__name__)
@@ -81,13 +81,6 @@ def documented_expiry(row: TaskRow, snap: TaskSnapshot, provider: Provider, now:
         return None
     info = provider.model(row.model.partition("/")[2])
     return now + info.url_lifetime.total_seconds() if info is not None and info.url_lifetime else None
-
-
-def _settles(row: TaskRow, changes: dict[str, Any]) -> bool:
-    """Would writing `changes` leave the task settled (terminal, with no download still owed)?"""
-    state = changes.get("state", row.state)
-    return (state != SUBMITTING and TaskStatus(state).terminal
-            and changes.get("download_state", row.download_state) != "pending")
 
 
 def _brief(exc: BaseException) -> str:
@@ -170,7 +163,7 @@ class Poller:
             else:
                 write = {k: getattr(row, k) for k in held} | delta
                 if write:
-                    if _settles(row, write):  # the lease goes in the same write: nothing more to do for it
+                    if replace(row, **write).settled:  # the lease goes in the same write: nothing more to do
                         write.update(lease_owner=None, lease_expires=None)
                     new = await self.ledger.update(row.task_id, owner=self.owner,
                                                    durable=not write.keys() <= _TICKS, **write)
