@@ -156,7 +156,7 @@ async def _pieces() -> dict[str, float]:
     import anyio
 
     from providers.base import VideoRequest
-    from server import tools
+    from server.surface import tools
     from server.app import open_runtime
     from server.settings import Settings
 
@@ -192,7 +192,7 @@ async def _pieces() -> dict[str, float]:
         task = await engine.wait(started.task.task_id, 30)
         tid, ctx = task.task_id, _Ctx()
         result = await tools.get_video_task(ctx, rt, {"task_id": tid})
-        out["whole handler: server.tools.get_video_task (in process)"] = await per_call(
+        out["whole handler: server.surface.tools.get_video_task (in process)"] = await per_call(
             lambda: tools.get_video_task(ctx, rt, {"task_id": tid}))
         out["  Engine.get (a ledger read on a worker thread)"] = await per_call(lambda: engine.get(tid))
         out["  Engine.wait(timeout=0) on the finished task (reads the ledger again)"] = await per_call(

@@ -1,6 +1,6 @@
 """Scale: 1,000 tasks in flight in one server process against the fake gateway, and 50 calls waiting on one task.
 
-The server is the real stdio server (benchmarks/scale_server.py: server.cli's serve path plus an event-loop ticker),
+The server is the real stdio server (benchmarks/scale_server.py: the CLI's serve path plus an event-loop ticker),
 driven over its pipes with raw JSON-RPC: 1,000 `generate_video` calls (wait_seconds=0; job lengths spread over
 0.5-1.5 x --seconds, half with progress %), default poll intervals (real time, no acceleration). Measured:
   - peak RSS (VmHWM) vs the same process idle after tools/list;

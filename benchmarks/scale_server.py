@@ -1,4 +1,4 @@
-"""Our stdio MCP server exactly as `videogen-mcp` runs it (server.cli.serve), plus an event-loop ticker beside it.
+"""Our stdio MCP server exactly as `videogen-mcp` runs it (server.cli.main.serve), plus an event-loop ticker beside it.
 
 The ticker sleeps TICK seconds in a loop and records how late each wake-up was (wall time, overshoot); when stdin
 closes and the server returns, the samples are written to $BENCH_TICKER_OUT as JSON. Nothing else differs from the
@@ -28,7 +28,7 @@ def main() -> None:
     from mcp.server.stdio import stdio_server
 
     from server.app import build_server, freeze_start_up_heap
-    from server.cli import load_settings, setup_logging
+    from server.cli.main import load_settings, setup_logging
 
     settings = load_settings()
     setup_logging(settings)

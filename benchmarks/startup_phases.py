@@ -29,9 +29,9 @@ def main() -> None:
 
     mark("import mcp (mcp_types, mcp.server, stdio) [bare server: same]")
     import server.__main__  # noqa: F401
-    from server import cli
+    from server.cli import main as cli
 
-    mark("import server.cli (pydantic_settings, server.settings, providers.registry)")
+    mark("import server.cli.main (pydantic_settings, server.settings, providers.registry)")
     from server import app
 
     mark("import server.app (schemas, resources, tasks_ext)")

@@ -56,9 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     # No arguments is how MCP clients start us: serve stdio without building the parser (cold start matters).
     args = parser().parse_args(argv) if argv else SimpleNamespace(command=None)
-    from server import cli  # after parsing, so `--help` stays instant
+    from server.cli.main import run  # after parsing, so `--help` stays instant
 
-    return cli.run(args)
+    return run(args)
 
 
 if __name__ == "__main__":

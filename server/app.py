@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import gc
 import logging
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
@@ -18,15 +16,15 @@ from mcp.server import Server
 
 from providers import registry
 from providers.base import Provider
-from server import resources, tasks_ext
-from server.schemas import tool_definitions
+from server.surface import resources
+from server.surface import tasks_ext
+from server.runtime import Runtime
 from server.settings import Settings
 
 if TYPE_CHECKING:
-    from server.engine import Engine
+    from server.engine.core import Engine
 
 log = logging.getLogger("videogen")
-DISCOVERY_TTL = 600.0
 # The MCP server starts its task engine (ledger, polling, downloads) on the first call that needs it, or this many
 # seconds after start-up to resume earlier jobs: `initialize` and `tools/list` never wait for the engine's code.
 ENGINE_START_DELAY = 1.0
@@ -43,36 +41,6 @@ def package_version() -> str:
         return version("videogen-mcp")
     except PackageNotFoundError:
         return "0.0.0"
-
-
-@dataclass
-class Runtime:
-    """What every handler sees as its lifespan context."""
-
-    settings: Settings
-    client: httpx2.AsyncClient
-    providers: dict[str, Provider]
-    engine: Callable[[], Awaitable[Engine]]  # `await rt.engine()`: the running engine, started if need be
-    download_default: bool
-    _discovered: dict[str, float] = field(default_factory=dict)
-    _tools: list[t.Tool] | None = None
-
-    def tools(self) -> list[t.Tool]:
-        """Tool definitions from the catalogs, built once per process (schemas are data, not code)."""
-        if self._tools is None:
-            self._tools = tool_definitions(self.providers, self.settings.default_wait)
-        return self._tools
-
-    async def discover(self, provider: Provider) -> None:
-        """Ask the gateway for models the catalog lacks, at most every DISCOVERY_TTL s; never fails the caller."""
-        last = self._discovered.get(provider.id)
-        if last is not None and time.monotonic() - last < DISCOVERY_TTL:
-            return
-        self._discovered[provider.id] = time.monotonic()
-        try:
-            await provider.discover()
-        except Exception as exc:  # discovery is a nicety; the catalog still answers
-            log.warning("model discovery on %s failed: %s", provider.id, exc)
 
 
 class LazyClient:
@@ -97,7 +65,7 @@ def make_client(settings: Settings, extra_mounts: dict[str, httpx2.AsyncBaseTran
                 ) -> httpx2.AsyncClient:
     mounts = registry.http_mounts(settings.gateways())
     mounts.update(extra_mounts or {})
-    from server.polling import POLLS_IN_FLIGHT  # built on first use: off the start-up path either way
+    from server.engine.polling import POLLS_IN_FLIGHT  # built on first use: off the start-up path either way
 
     timeout = httpx2.Timeout(settings.http_timeout, connect=10.0, pool=30.0)
     # Few idle connections: httpcore walks (and probes) every pooled connection on each request, which made a poll
@@ -173,7 +141,7 @@ async def open_runtime(
     providers = build_providers(settings, client)  # type: ignore[arg-type]  # duck-typed AsyncClient
 
     def new_engine() -> Engine:
-        from server.engine import Engine  # the engine's code (ledger, polling, sqlite3) loads off the start path
+        from server.engine.core import Engine  # the engine's code (ledger, polling, sqlite3) loads off the start path
 
         return Engine(settings=settings, providers=providers, client=client)
 
@@ -207,7 +175,7 @@ def build_server(
             yield runtime
 
     async def call_tool(ctx, params: t.CallToolRequestParams) -> t.CallToolResult:
-        from server.tools import call_tool  # the tools' code (validation, media) loads on the first call
+        from server.surface.tools import call_tool  # the tools' code (validation, media) loads on the first call
 
         return await call_tool(ctx, params)
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from engine_stubs import FAST, RecordingDownloader, StubGateway, StubProvider, fast_settings
 
-from server.engine import Engine
-from server.schedule import Timing
+from server.engine.core import Engine
+from server.engine.schedule import Timing
 from server.settings import Settings
 
 

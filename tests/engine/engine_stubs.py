@@ -18,10 +18,10 @@ import anyio
 import server
 from providers.base import ModelInfo, TaskSnapshot, TaskStatus, VideoRequest
 from providers.errors import ProviderError, UpstreamError
-from server.ledger import SUBMITTING, TaskRow, new_task_id
-from server.owners import process_owner
-from server.submit import describe_request
-from server.media import MediaError
+from server.ledger.store import SUBMITTING, TaskRow, new_task_id
+from server.ledger.owners import process_owner
+from server.engine.submit import describe_request
+from server.media.download import MediaError
 from server.settings import Settings
 
 FAST = dict(submit_budget=1.0, retry_base=0.01, retry_cap=0.05, lease_ttl=1.0, follow_interval=0.02,
@@ -158,7 +158,7 @@ def bad_gateway() -> UpstreamError:
 
 
 class RecordingDownloader:
-    """Stands in for server.media.download_video: records calls, can fail as `expired` a few times."""
+    """Stands in for server.media.download.download_video: records calls, can fail as `expired` a few times."""
 
     def __init__(self, *, expired: int = 0, fail: str | None = None, delay: float = 0.0) -> None:
         self.calls: list[tuple[str, dict[str, str] | None]] = []

@@ -10,7 +10,7 @@ import pytest
 from engine_stubs import FindingProvider, StubProvider, dead_owner, make_row, request
 
 from providers.base import TaskStatus
-from server.ledger import Ledger
+from server.ledger.store import Ledger
 
 pytestmark = pytest.mark.anyio
 

@@ -18,8 +18,8 @@ from pydantic import SecretStr
 
 from providers.base import TaskStatus, VideoRequest
 from providers.orcarouter import OrcaRouter
-from server.engine import Engine
-from server.schedule import Timing
+from server.engine.core import Engine
+from server.engine.schedule import Timing
 
 pytestmark = pytest.mark.anyio
 KEY = "sk-orca-SENTINEL-4242424242"

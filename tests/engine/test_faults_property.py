@@ -22,8 +22,8 @@ from pydantic import SecretStr
 
 from providers.base import VideoRequest
 from providers.orcarouter import OrcaRouter
-from server.engine import Engine
-from server.schedule import Timing
+from server.engine.core import Engine
+from server.engine.schedule import Timing
 
 pytestmark = pytest.mark.anyio
 

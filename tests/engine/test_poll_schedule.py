@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from providers.base import TaskStatus
-from server.schedule import PollSchedule, Timing, backoff
+from server.engine.schedule import PollSchedule, Timing, backoff
 
 DEFAULT = Timing(poll_min=2.0, poll_max=15.0)
 

@@ -11,8 +11,8 @@ import httpx2
 import pytest
 from media_fakes import PUBLIC_IP, PUBLIC_TABLE, Origin, fake_resolver, parts_left, tree
 
-from server import media
-from server.media import MediaError, download_video, video_mime
+from server.media import download as media
+from server.media.download import MediaError, download_video, video_mime
 
 pytestmark = pytest.mark.anyio
 CDN = "https://cdn.example.com"

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server.images import is_local_path, load_local_image
-from server.media import MediaError
+from server.media.images import is_local_path, load_local_image
+from server.media.download import MediaError
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF" + b"\x00" * 32

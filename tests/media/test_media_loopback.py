@@ -17,8 +17,8 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from server import netguard
-from server.media import MediaError, download_video
+from server.media import netguard
+from server.media.download import MediaError, download_video
 
 pytestmark = pytest.mark.anyio
 VIDEO = video_bytes()

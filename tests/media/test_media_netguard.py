@@ -1,4 +1,4 @@
-"""URL and address policy (server.netguard): table tests plus hypothesis-generated hostile URLs and addresses."""
+"""URL and address policy (server.media.netguard): table tests plus hypothesis-generated hostile URLs and addresses."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from media_fakes import HOSTILE_URLS, LOCAL_NAMES, fake_resolver, private_v4, spellings
 
-from server.netguard import URLRefused, check_url, is_public_address, parse_url, redact, system_resolver
+from server.media.netguard import URLRefused, check_url, is_public_address, parse_url, redact, system_resolver
 
 NOT_PUBLIC = [
     "127.0.0.1", "127.255.255.254", "10.0.0.1", "172.16.0.1", "172.31.255.255", "192.168.1.1", "169.254.169.254",

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from media_fakes import (HOSTILE_URLS, LOCAL_NAMES, PUBLIC_TABLE, Origin, fake_resolver, parts_left, private_v4,
                          spellings, tree, video_bytes)
 
-from server.media import MediaError, download_video
+from server.media.download import MediaError, download_video
 
 SAFE_STEM = re.compile(r"[A-Za-z0-9_-]{1,80}")
 CASES = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import anyio
-from pydantic import ValidationError
 
+from server.cli.common import CommandError, load_settings
 from server.settings import Settings
 
 if TYPE_CHECKING:
     import argparse
-
-
-class CommandError(Exception):
-    """One clear line for stderr; exit code 1."""
 
 
 class RedactSecrets(logging.Filter):
@@ -49,15 +44,6 @@ def setup_logging(settings: Settings) -> None:
     root.setLevel(getattr(logging, settings.log_level.upper(), logging.WARNING))
 
 
-def load_settings(**overrides: Any) -> Settings:
-    try:
-        return Settings(**overrides)
-    except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
-        name = str(err["loc"][0]) if err["loc"] else "configuration"
-        raise CommandError(f"bad configuration: {name}: {err['msg']}") from None
-
-
 def run(args: argparse.Namespace) -> int:
     try:
         overrides = {"VIDEOGEN_DOWNLOAD_DIR": args.out} if getattr(args, "out", None) else {}
@@ -68,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
             serve(settings, http=getattr(args, "http", False), host=getattr(args, "host", "127.0.0.1"),
                   port=getattr(args, "port", 8000), stateless=getattr(args, "stateless", False))
             return 0
-        from server import commands  # the person-facing commands (rich) load only when used
+        from server.cli import commands  # the person-facing commands (rich) load only when used
 
         return anyio.run(getattr(commands, command), settings, args)
     except CommandError as exc:
@@ -95,12 +81,8 @@ def serve(settings: Settings, *, http: bool, host: str, port: int, stateless: bo
 
         anyio.run(main)
         return
-    from server.http import serve_http
+    from server.cli.http import serve_http
 
     server = build_server(settings, download_default=False)
     freeze_start_up_heap()
     serve_http(server, settings, host=host, port=port, stateless=stateless)
-
-
-def dumps(data: Any) -> str:
-    return json.dumps(data, indent=2, default=str)

@@ -12,8 +12,8 @@ import urllib.request
 from pathlib import Path
 
 from providers.base import MediaRef
-from server.media import MediaError, os_reason, sniff_image
-from server.netguard import printable as _show
+from server.media.download import MediaError, os_reason, sniff_image
+from server.media.netguard import printable as _show
 
 
 def is_local_path(value: str) -> bool:

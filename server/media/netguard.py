@@ -1,6 +1,6 @@
 """SSRF guard for URLs this server fetches itself: scheme, host spelling, and every resolved address must be public.
 
-Used by server.media for each redirect hop; the checked addresses are handed back so the caller connects to them.
+Used by download.py for each redirect hop; the checked addresses are handed back so the caller connects to them.
 """
 
 from __future__ import annotations

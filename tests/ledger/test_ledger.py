@@ -11,11 +11,11 @@ import anyio
 import pytest
 from engine_stubs import dead_owner, make_row, request
 
-from server.ledger import (
+from server.ledger.store import (
     SCHEMA_VERSION, Ledger, LedgerConflict, LedgerError, lease_is_live, new_task_id,
 )
-from server.owners import owner_alive, process_owner
-from server.submit import describe_request
+from server.ledger.owners import owner_alive, process_owner
+from server.engine.submit import describe_request
 
 pytestmark = pytest.mark.anyio
 

@@ -16,12 +16,12 @@ from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from providers.base import TaskStatus
-from server.progress import describe
-from server.render import task_result
+from server.surface.progress import describe
+from server.surface.render import task_result
 from server.tasks import Task, TaskNotFound
 
 if TYPE_CHECKING:
-    from server.app import Runtime
+    from server.runtime import Runtime
 
 TASKS_EXT = "io.modelcontextprotocol/tasks"
 TTL_MS = 7 * 24 * 3600 * 1000  # the ledger keeps tasks; a week is an honest promise for the handle

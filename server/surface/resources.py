@@ -12,10 +12,10 @@ import mcp_types as t
 from mcp.server.context import ServerRequestContext
 from mcp.shared.exceptions import MCPError
 
-from server.render import task_uri, video_uri
+from server.surface.render import task_uri, video_uri
 
 if TYPE_CHECKING:
-    from server.app import Runtime
+    from server.runtime import Runtime
 
 TASKS_URI = "videogen://tasks"
 MAX_VIDEO_RESOURCE_BYTES = 100 * 1024 * 1024  # base64 in JSON beyond this helps no client; use local_path instead
@@ -81,6 +81,6 @@ def _read_video(path: Path, uri: str) -> tuple[str, str]:
     if size > MAX_VIDEO_RESOURCE_BYTES:
         raise MCPError(code=t.INVALID_PARAMS,
                        message=f"{uri} is {size // 2**20} MiB, too large to send inline; open {path} instead")
-    from server.media import video_mime
+    from server.media.download import video_mime
 
     return base64.b64encode(path.read_bytes()).decode("ascii"), video_mime(path)

@@ -13,15 +13,15 @@ from rich.table import Table
 from providers.base import TaskStatus
 from providers.errors import ProviderError
 from providers.registry import SPECS
-from server import media
+from server.media import download as media
 from server.app import open_runtime
-from server.cli import CommandError, dumps
-from server.progress import describe
-from server.render import task_text
-from server.schemas import model_public
+from server.cli.common import CommandError, dumps
+from server.surface.progress import describe
+from server.surface.render import task_text
+from server.surface.schemas import model_public
 from server.settings import Settings
 from server.tasks import Task
-from server.tools import GenerateArgs, ToolInputError, build_request, resolve_model
+from server.surface.tools import GenerateArgs, ToolInputError, build_request, resolve_model
 
 out = Console()
 err = Console(stderr=True)

@@ -17,8 +17,8 @@ import anyio
 
 from providers.base import Provider, TaskSnapshot, VideoRequest
 from providers.errors import BadResponse, ProviderError, TransportFailure
-from server.ledger import TaskRow
-from server.schedule import Timing, backoff
+from server.ledger.store import TaskRow
+from server.engine.schedule import Timing, backoff
 
 log = logging.getLogger(__name__)
 

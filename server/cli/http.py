@@ -45,7 +45,7 @@ def http_app(server: Server, settings: Settings, *, host: str, stateless: bool =
     security = None
     if not is_loopback(host):
         if settings.http_token is None:
-            from server.cli import CommandError
+            from server.cli.common import CommandError
 
             raise CommandError(
                 f"refusing to serve on {host} without a token: set VIDEOGEN_HTTP_TOKEN (clients then send "

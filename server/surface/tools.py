@@ -15,14 +15,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from providers.base import MediaRef, ModelInfo, Provider, VideoRequest
 from providers.errors import ProviderError
-from server import images, media, tasks_ext
-from server.progress import Progress
-from server.render import error_result, task_result
-from server.schemas import MAX_WAIT, model_id, model_public
+from server.media import images
+from server.media import download as media
+from server.surface import tasks_ext
+from server.surface.progress import Progress
+from server.surface.render import error_result, task_result
+from server.surface.schemas import MAX_WAIT, model_id, model_public
 from server.tasks import Task, TaskNotFound
 
 if TYPE_CHECKING:
-    from server.app import Runtime
+    from server.runtime import Runtime
 
 log = logging.getLogger("videogen")
 

@@ -13,9 +13,10 @@ import pytest
 from server.app import DeferredEngine
 
 # What `initialize` + `tools/list` must not load (benchmarks/ measures what that is worth in milliseconds).
-OFF_THE_START_PATH = ("server.engine", "server.ledger", "server.polling", "server.schedule", "server.submit",
-                      "server.media", "server.images", "server.netguard", "server.tools", "sqlite3", "httpcore2",
-                      "difflib")
+OFF_THE_START_PATH = ("server.engine", "server.engine.core", "server.engine.polling", "server.engine.schedule",
+                      "server.engine.submit", "server.ledger", "server.ledger.store", "server.media",
+                      "server.media.download", "server.media.images", "server.media.netguard", "server.surface.tools",
+                      "sqlite3", "httpcore2", "difflib")
 
 PROBE = textwrap.dedent("""
     import json, sys
@@ -45,7 +46,7 @@ def test_initialize_and_tools_list_load_no_engine_code(tmp_path):
     seen = json.loads(out.stdout.strip().splitlines()[-1])
     assert sorted(seen["names"]) == ["generate_video", "get_video_task", "list_video_models"]
     assert seen["before"] == []
-    assert {"server.engine", "server.ledger", "server.tools", "sqlite3"} <= set(seen["after"])
+    assert {"server.engine.core", "server.ledger.store", "server.surface.tools", "sqlite3"} <= set(seen["after"])
     assert seen["error"]  # an unknown task id: answered from the (now running) ledger
 
 

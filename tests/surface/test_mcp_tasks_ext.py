@@ -12,7 +12,7 @@ from mcp import Client
 from mcp.client import ClaimContext, ClientExtension, ResultClaim
 from mcp.shared.exceptions import MCPError
 
-from server.tasks_ext import TASKS_EXT
+from server.surface.tasks_ext import TASKS_EXT
 
 pytestmark = pytest.mark.anyio
 

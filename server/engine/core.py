@@ -17,13 +17,13 @@ import anyio
 import anyio.abc
 
 from providers.base import Provider, TaskSnapshot, TaskStatus, VideoRequest
-from server import submit
-from server.ledger import (
+from server.engine import submit
+from server.ledger.store import (
     SUBMITTING, Ledger, LedgerConflict, TaskRow, lease_is_live, new_task_id,
 )
-from server.owners import process_owner
-from server.polling import DownloadPlace, Poller, download_video, snapshot_changes, upstream_key
-from server.schedule import Timing
+from server.ledger.owners import process_owner
+from server.engine.polling import DownloadPlace, Poller, download_video, snapshot_changes, upstream_key
+from server.engine.schedule import Timing
 from server.tasks import Task, TaskNotFound
 
 log = logging.getLogger(__name__)

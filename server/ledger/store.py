@@ -20,7 +20,7 @@ import anyio
 import anyio.to_thread
 
 from providers.base import TaskStatus
-from server.owners import owner_alive
+from server.ledger.owners import owner_alive
 from server.tasks import Task, TaskError
 
 if TYPE_CHECKING:

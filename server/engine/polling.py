@@ -1,5 +1,5 @@
-"""The Poller: checks an upstream task while holding its lease, records what it learns (server.schedule says when),
-and downloads the finished video.
+"""The Poller: checks an upstream task while holding its lease, records what it learns (schedule.py says
+when), and downloads the finished video.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 import anyio
 
 from providers.base import Provider, TaskSnapshot, TaskStatus
-from server.ledger import Ledger, TaskRow
-from server.schedule import PollSchedule, Timing
+from server.ledger.store import Ledger, TaskRow
+from server.engine.schedule import PollSchedule, Timing
 
 log = logging.getLogger(__name__)
 
@@ -227,7 +227,7 @@ class Poller:
         return new or row
 
     async def _fetch(self, row: TaskRow, provider: Provider, publish: Publish) -> tuple[TaskRow, Path | None, str]:
-        from server.media import MediaError
+        from server.media.download import MediaError
 
         problem = "the gateway gave no video URL"
         content_request = getattr(provider, "content_request", None)
@@ -299,7 +299,7 @@ class DownloadPlace:
 
 
 async def download_video(*args: Any, **kwargs: Any) -> Path:
-    """The default Downloader: server.media's, imported on the first download (off the start-up path)."""
-    from server.media import download_video as download
+    """The default Downloader: server.media.download's, imported on the first download (off the start-up path)."""
+    from server.media.download import download_video as download
 
     return await download(*args, **kwargs)

@@ -1,5 +1,5 @@
-"""Safe video downloads, and the media checks they share with local image inputs (server.images); URL checks live
-in server.netguard.
+"""Safe video downloads, and the media checks they share with local image inputs (server.media.images); URL checks live
+in server.media.netguard.
 
 Downloads stream into a `.part` file in the destination folder and are renamed into place only once verified.
 """
@@ -17,8 +17,8 @@ import anyio
 import anyio.to_thread
 import httpx2
 
-from server.netguard import Resolver, Target, URLRefused, check_url, redact
-from server.netguard import printable as _show
+from server.media.netguard import Resolver, Target, URLRefused, check_url, redact
+from server.media.netguard import printable as _show
 
 
 class MediaError(Exception):

@@ -1,0 +1,1 @@
+"""The command line: argument handling, the person-facing commands, HTTP serving."""

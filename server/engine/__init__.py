@@ -1,0 +1,1 @@
+"""The task engine: start, wait, submit, poll, schedule (over the ledger and the providers)."""

@@ -1,0 +1,1 @@
+"""Media: SSRF-safe downloads, the URL guard, local input images."""

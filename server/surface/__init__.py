@@ -1,0 +1,1 @@
+"""The MCP face: tool schemas and handlers, resources, the tasks extension, rendering, progress."""
