@@ -112,3 +112,10 @@ def test_server_package_inits_do_no_work():
             body = ast.parse(path.read_text()).body
             assert all(isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant) for n in body), (
                 f"{name}/__init__.py should hold at most a docstring")
+
+
+def test_architecture_doc_names_every_folder():
+    doc = (ROOT / "ARCHITECTURE.md").read_text()
+    folders = sorted(p.name for p in (ROOT / "server").iterdir() if (p / "__init__.py").is_file())
+    missing = [f for f in folders if f"server/{f}/" not in doc]
+    assert not missing, f"ARCHITECTURE.md does not say what these are for: {missing}"
