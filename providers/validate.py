@@ -76,6 +76,8 @@ def validate(request: VideoRequest, info: ModelInfo, *, provider: str = "", sibl
     images = [request.first_frame, request.last_frame, *request.reference_images]
     if info.image_input == "url" and any(ref is not None and not _is_http(ref.url) for ref in images):
         refuse("takes only http(s) image URLs (no data: URIs or local files); upload the image and pass its URL")
+    if info.image_input == "data" and any(ref is not None and _is_http(ref.url) for ref in images):
+        refuse("reads images only inline (the gateway ignores image URLs): pass a local file path or a data: URI")
     if any(not _is_http(ref.url) for ref in request.reference_videos):
         refuse("takes reference videos only as http(s) URLs")
 

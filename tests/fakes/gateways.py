@@ -91,6 +91,8 @@ class Injected:
     in_body: bool  # apimodels: HTTP 200 with {"code": status}
     echo_key: bool  # put the received Authorization header in the message (redaction tests)
     raw: bytes | None  # answer with these bytes (text/html) instead of a JSON error body
+    code: str | None  # the gateway's error code (default fake_<status>)
+    task_envelope: bool  # new-api's task-route body {"code","message","data":null} instead of the OpenAI one
 
 
 @dataclass
@@ -177,13 +179,17 @@ class FakeGateway:
         in_body: bool = False,
         echo_key: bool = False,
         raw: bytes | None = None,
+        code: str | None = None,
+        task_envelope: bool = False,
     ) -> None:
         """Answer the next `times` matching requests with this error instead (before any task is created).
 
         `raw` sends those bytes as text/html with `status` (a proxy's error page; 200 + raw = a non-JSON success).
+        `code` is the gateway's error code; `task_envelope` uses new-api's task-route error body.
         """
         self._injected.append(Injected(status, route, times, None if retry_after is None else str(retry_after),
-                                       message or f"injected error {status}", in_body, echo_key, raw))
+                                       message or f"injected error {status}", in_body, echo_key, raw, code,
+                                       task_envelope))
 
     def advance(self, seconds: float) -> None:
         self._offset += seconds
@@ -274,7 +280,10 @@ class FakeGateway:
         if self.dialect == "apimodels":
             status = 200 if item.in_body else item.status
             return JSONResponse({"code": item.status, "msg": message, "data": None}, status, headers=headers)
-        return self._error(item.status, message, f"fake_{item.status}", headers=headers)
+        code = item.code or f"fake_{item.status}"
+        if item.task_envelope:  # relay/relay_task.go respondTaskError
+            return JSONResponse({"code": code, "message": message, "data": None}, item.status, headers=headers)
+        return self._error(item.status, message, code, headers=headers)
 
     def _error(self, status: int, message: str, code: str, headers: dict[str, str] | None = None) -> Response:
         if self.dialect == "apimodels":
