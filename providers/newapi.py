@@ -13,7 +13,7 @@ from providers import catalogs
 from providers.base import ModelInfo, TaskSnapshot, TaskStatus, VideoRequest
 from providers.errors import NEWAPI_CODES, BadResponse, InvalidRequest, ProviderError, Rule
 from providers.http import GatewayHTTP
-from providers.parse import parse_task
+from providers.parse import NO_REASON, parse_task
 from providers.wire import drop_none
 from providers.validate import ALL_FIELDS, refuse_unmapped, unknown_model, validate
 
@@ -167,10 +167,10 @@ class NewApiProvider(CatalogProvider):
                     self._routes.append(route)
                 continue
             snapshot = parse_task(data)
-            if snapshot.status is TaskStatus.FAILED and not snapshot.error_message:
+            if snapshot.status is TaskStatus.FAILED and snapshot.error_message == NO_REASON:
                 # ConvertToOpenAIVideo (Kling) sets `error` only when the vendor code != 0, so a failed task may
                 # carry no reason on Shape B; the other view (Shape A's fail_reason) may have it [new-api].
-                fallback = fallback if fallback is not None and fallback.error_message else snapshot
+                fallback = snapshot if fallback is None or fallback.status is TaskStatus.UNKNOWN else fallback
                 continue
             if snapshot.status is not TaskStatus.UNKNOWN:
                 return self._finish(snapshot, upstream_id)

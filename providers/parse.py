@@ -57,6 +57,9 @@ _URL_PATHS: tuple[tuple[str | int, ...], ...] = (
 _ERROR_TEXT_KEYS = ("fail_reason", "failMsg", "task_status_msg", "error_message", "message")
 
 
+NO_REASON = "The gateway reported the task failed without giving a reason."
+
+
 def _dig(obj: Any, path: Iterable[str | int]) -> Any:
     for step in path:
         if isinstance(step, int):
@@ -214,7 +217,7 @@ def _parse(body: Any) -> TaskSnapshot:
             progress, code, message = 100, None, None
         case TaskStatus.FAILED | TaskStatus.CANCELLED:
             code = code or ("cancelled" if status is TaskStatus.CANCELLED else "failed")
-            message = message or "The gateway reported the task failed without giving a reason."
+            message = message or NO_REASON
         case TaskStatus.UNKNOWN:
             if outer.get("code") not in (None, "success", 200, 0, "0") and task is outer:
                 code = _str(outer.get("code"))  # new-api error envelope with HTTP 200: {"code":"…","data":null}

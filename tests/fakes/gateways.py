@@ -24,7 +24,8 @@ Shapes (new-api dialect):
                        data.data.content | "simple" {code,data:{status lowercase,url}} | "flat" InfinityBlue's
                        unwrapped {task_id,status,url,...} | "missing" (404)
     videos_shape       GET /v1/videos/{id}: "B" OpenAI video object, metadata.url | "octopusx" B + top-level
-                       video_url, status "processing", expires_at | "not_implemented" (501) | "missing" (404)
+                       video_url, status "processing", expires_at | "B_no_reason" B whose failed task carries no
+                       error (new-api's Kling converter) | "not_implemented" (501) | "missing" (404)
 Every result URL points at the fake itself (`/files/{id}.mp4`), as does `/v1/videos/{id}/content`; both serve
 `content` (by default the package's small sample MP4).
 """
