@@ -33,13 +33,14 @@ Every result URL points at the fake itself (`/files/{id}.mp4`), as does `/v1/vid
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Literal
 from urllib.parse import parse_qs
@@ -49,6 +50,7 @@ import httpx2
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from fakes.newapi_rules import Refusal, accept, vendor_request
 from fakes.shapes import APIMODELS, task_body
 
 Dialect = Literal["newapi", "apimodels"]
@@ -103,6 +105,7 @@ class FakeTask:
     body: Any
     created: float  # fake clock, seconds
     timeline: Timeline
+    upstream: dict[str, Any] = field(default_factory=dict)  # stock new-api: the vendor body its channel would build
 
     def state(self, now: float) -> tuple[str, int | None]:
         """("queued"|"running"|"succeeded"|"failed"|"cancelled", progress or None)."""
@@ -130,6 +133,9 @@ class FakeGateway:
         timeline: Timeline | None = None,
         content: bytes | None = None,
         delay: float = 0.0,
+        stock: bool = False,
+        serves: set[str] | None = None,
+        extra_keys: tuple[str, ...] = (),
     ) -> None:
         self.dialect = dialect
         self.base_url = f"http://{name}.fake.test"
@@ -140,6 +146,12 @@ class FakeGateway:
         self.timeline = timeline or Timeline()  # default for tasks with no scripted timeline
         self.content = content if content is not None else sample_mp4()
         self.delay = delay  # seconds before every answer (timeout tests)
+        # stock=True: submits go through new-api's own rules (fakes/newapi_rules.py): distributor, prompt, key
+        # dropping, metadata round trip. `serves`: the models routed (None = any); `extra_keys`: top-level keys
+        # this fork documents beyond TaskSubmitReq (OctopusX Seedance `content`).
+        self.stock = stock
+        self.serves = serves
+        self.extra_keys = extra_keys
         self.requests: list[Recorded] = []
         self.tasks: dict[str, FakeTask] = {}
         self.models: list[dict[str, Any]] = [
@@ -313,7 +325,18 @@ class FakeGateway:
         if route == "submit":
             if not isinstance(body, dict) or not body.get("model"):
                 return self._error(400, "model is required", "invalid_request")
+            upstream: dict[str, Any] = {}
+            if not self._served(body["model"]):  # middleware/distributor.go, on every fork
+                refusal = Refusal(503, "model_not_found", f"No available channel for model {body['model']}",
+                                  task_envelope=False)
+                return JSONResponse(refusal.body(), refusal.status)
+            if self.stock:
+                try:
+                    upstream = vendor_request(accept(body, self._served, self.extra_keys))
+                except Refusal as refusal:
+                    return JSONResponse(refusal.body(), refusal.status)
             task = self._create(body)
+            task.upstream = upstream
             if self.submit_shape == "task_id":
                 return JSONResponse({"task_id": task.id})
             if self.submit_shape == "queued":
@@ -335,6 +358,14 @@ class FakeGateway:
         if task is None:  # new-api: an unknown task id is 400 task_not_exist [providers.md §1]
             return JSONResponse({"code": "task_not_exist", "message": "task_not_exist", "data": None}, 400)
         return JSONResponse(task_body(task, shape, *task.state(self.now()), self._base(request)))
+
+    def _served(self, model: str) -> bool:
+        """distributor.go: a model is routed when a channel lists it (OmniRouters' names may add a resolution)."""
+        if self.serves is None:
+            return True
+        base = re.sub(r"-(720p|768p|1080p|2048p|4096p)$", "", model, flags=re.IGNORECASE)
+        listed = {m.get("id") for m in self.models}
+        return model in self.serves or base in self.serves or model in listed
 
     # ---- apimodels.app dialect --------------------------------------------------------------------------------
     def _apimodels(self, request: Request, route: str, path: str, body: Any) -> Response:
@@ -360,19 +391,27 @@ class FakeGateway:
         return JSONResponse({"code": 200, "msg": "success", "data": data})  # a failed task is still code 200 [D]
 
 
-# How each real gateway answers, per its docs (providers.md §2-§6).
+# How each real gateway answers, per its docs (providers.md §2-§6). The new-api forks run new-api's own submit
+# rules (stock=True); OmniRouters' body is not stock new-api's (providers.md §12), so only its distributor is.
 GATEWAY_SHAPES: dict[str, dict[str, Any]] = {
-    "orcarouter": dict(dialect="newapi", submit_shape="openai", generations_shape="A", videos_shape="B"),
+    "orcarouter": dict(dialect="newapi", submit_shape="openai", generations_shape="A", videos_shape="B", stock=True),
     "omnirouters": dict(dialect="newapi", submit_shape="openai", generations_shape="A", videos_shape="B"),
-    "octopusx": dict(dialect="newapi", submit_shape="openai", generations_shape="simple", videos_shape="octopusx"),
-    "infinityblue": dict(dialect="newapi", submit_shape="queued", generations_shape="flat", videos_shape="B"),
+    "octopusx": dict(dialect="newapi", submit_shape="openai", generations_shape="simple", videos_shape="octopusx",
+                     stock=True, extra_keys=("content",)),
+    "infinityblue": dict(dialect="newapi", submit_shape="queued", generations_shape="flat", videos_shape="B",
+                         stock=True),
     "apimodels": dict(dialect="apimodels"),
 }
 
 
 def fake_for(provider_id: str, **overrides: Any) -> FakeGateway:
-    """A FakeGateway answering as `provider_id` does (one of GATEWAY_SHAPES); overrides win."""
-    return FakeGateway(name=provider_id, **{**GATEWAY_SHAPES[provider_id], **overrides})
+    """A FakeGateway answering as `provider_id` does (one of GATEWAY_SHAPES), routing its catalog's models and
+    the ones in its /v1/models list; overrides win."""
+    from providers import catalogs
+
+    shape = GATEWAY_SHAPES[provider_id]
+    serves = {m.name for m in catalogs.load(provider_id)} if shape["dialect"] == "newapi" else None
+    return FakeGateway(name=provider_id, **{"serves": serves, **shape, **overrides})
 
 
 @contextmanager
