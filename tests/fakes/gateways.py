@@ -152,6 +152,7 @@ class FakeGateway:
         self.stock = stock
         self.serves = serves
         self.extra_keys = extra_keys
+        self.out_of_quota = False  # True: submits get new-api's 403 insufficient_user_quota (billing pre-consume)
         self.requests: list[Recorded] = []
         self.tasks: dict[str, FakeTask] = {}
         self.models: list[dict[str, Any]] = [
@@ -329,6 +330,9 @@ class FakeGateway:
             if not self._served(body["model"]):  # middleware/distributor.go, on every fork
                 refusal = Refusal(503, "model_not_found", f"No available channel for model {body['model']}",
                                   task_envelope=False)
+                return JSONResponse(refusal.body(), refusal.status)
+            if self.out_of_quota:  # types/error.go ErrorCodeInsufficientUserQuota, raised before any channel call
+                refusal = Refusal(403, "insufficient_user_quota", "user quota is not enough", task_envelope=False)
                 return JSONResponse(refusal.body(), refusal.status)
             if self.stock:
                 try:

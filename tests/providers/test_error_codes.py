@@ -89,3 +89,11 @@ async def test_base_url_with_v1_or_slash_reaches_the_same_routes(suffix):
         await provider.get(accepted.upstream_id)
     assert [r.path.split("/task_")[0] for r in gw.requests] == ["/v1/video/generations"] * 2
     assert normalize_base_url("https://api.orcarouter.ai/v1/") == "https://api.orcarouter.ai"
+
+
+async def test_an_account_out_of_quota_is_told_to_top_up_after_one_submit():
+    gw = fake_for("infinityblue", api_key=KEY)
+    gw.out_of_quota = True
+    outcome = await one_submit("infinityblue", gw)
+    assert outcome.kind == "rejected" and outcome.attempts == 1 and len(gw.submits) == 1
+    assert isinstance(outcome.error, errors.QuotaError) and "may not use" not in str(outcome.error)
