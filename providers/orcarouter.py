@@ -52,9 +52,9 @@ class OrcaRouter(NewApiProvider):
 
     def build_body(self, request: VideoRequest, info: ModelInfo) -> dict[str, Any]:
         if info.family == "seedance":
-            metadata = {"content": ark_content(request, text=False), **ark_params(request)}
+            ark = {"content": ark_content(request, text=False), **ark_params(request)}
             return drop_none({"model": info.name, "prompt": request.prompt,
-                              "metadata": drop_none({**metadata, **request.options})})
+                              "metadata": drop_none({**ark, **request.options})})
         omni = info.family == "kling-omni"
         metadata: dict[str, Any] = {
             "mode": mode_for(request.resolution),

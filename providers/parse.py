@@ -180,7 +180,7 @@ def parse_task(body: Any) -> TaskSnapshot:
     """Normalize one gateway task body. Pure and total: any JSON value gives a snapshot, never an exception."""
     try:
         return _parse(body)
-    except Exception:  # noqa: BLE001 - the promise is "never raises"; a bug here must not kill a poller
+    except Exception:
         return TaskSnapshot(
             status=TaskStatus.UNKNOWN, error_code="unparseable", error_message="The gateway's answer was unreadable."
         )
@@ -203,7 +203,7 @@ def _parse(body: Any) -> TaskSnapshot:
         )
     url = find_url(task)
     legacy = task.get("fail_reason")
-    if status is TaskStatus.SUCCEEDED and url is None and _looks_like_url(legacy):
+    if status is TaskStatus.SUCCEEDED and url is None and isinstance(legacy, str) and _looks_like_url(legacy):
         url = legacy.strip()  # legacy new-api keeps the result URL in fail_reason [providers.md §1]
     code, message = _error(task, outer)
     raw = (_str(raw_status) or "").lower()

@@ -66,7 +66,7 @@ async def test_an_unrouted_model_is_not_available_and_names_it():
     gw = fake_for("orcarouter", api_key=KEY, serves=set())
     async with gw.client() as client:
         provider = adapter_class("orcarouter")(client, base_url=gw.base_url, api_key=SecretStr(KEY))
-        with pytest.raises(errors.ModelNotAvailable, match="kling/kling-v3.*list_video_models"):
+        with pytest.raises(errors.ModelNotAvailable, match=r"kling/kling-v3.*list_video_models"):
             await provider.submit(req("kling/kling-v3", duration=5))
 
 

@@ -32,7 +32,7 @@ def settings(home: Path, provider: str, base_url: str) -> Settings:
 def ledger_text(home: Path) -> str:
     with sqlite3.connect(home / "tasks.sqlite3") as db:
         tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        return "\n".join(repr(row) for t in tables for row in db.execute(f"SELECT * FROM {t}"))  # noqa: S608
+        return "\n".join(repr(row) for t in tables for row in db.execute(f"SELECT * FROM {t}"))
 
 
 @pytest.mark.parametrize("provider", ["orcarouter", "octopusx", "apimodels"])
