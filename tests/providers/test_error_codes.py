@@ -97,3 +97,16 @@ async def test_an_account_out_of_quota_is_told_to_top_up_after_one_submit():
     outcome = await one_submit("infinityblue", gw)
     assert outcome.kind == "rejected" and outcome.attempts == 1 and len(gw.submits) == 1
     assert isinstance(outcome.error, errors.QuotaError) and "may not use" not in str(outcome.error)
+
+
+async def test_an_inline_image_over_the_local_file_cap_is_refused_before_sending():
+    from providers.base import MediaRef
+    from providers.validate import MAX_INLINE_IMAGE_BYTES
+
+    gw = fake_for("orcarouter", api_key=KEY)
+    big = "data:image/png;base64," + "A" * (MAX_INLINE_IMAGE_BYTES // 3 * 4 + 8)
+    async with gw.client() as client:
+        provider = adapter_class("orcarouter")(client, base_url=gw.base_url, api_key=SecretStr(KEY))
+        with pytest.raises(errors.InvalidRequest, match="up to 10 MB"):
+            await provider.submit(VideoRequest(model="kling/kling-v3", prompt="a kite", first_frame=MediaRef(url=big)))
+    assert gw.requests == []
