@@ -6,7 +6,6 @@ Downloads stream into a `.part` file in the destination folder and are renamed i
 
 from __future__ import annotations
 
-import contextlib
 import glob
 import os
 import re
@@ -248,7 +247,7 @@ def _clear_stale_parts(folder: Path, stem: str) -> None:
     """Remove this task's partial files left by a killed process; a live download keeps touching its own."""
     cutoff = time.time() - STALE_PART
     for part in folder.glob(f".{glob.escape(stem)}.*.part"):
-        with contextlib.suppress(OSError):
+        with suppress(OSError):
             if part.stat().st_mtime < cutoff:
                 part.unlink()
 
