@@ -10,9 +10,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from providers.base import ModelInfo, TaskSnapshot, TaskStatus, VideoRequest
-from providers.errors import BadResponse
-from providers.newapi import CatalogProvider, drop_none, fields, mode_for
-from providers.orcarouter import kling_sound
+from providers.errors import APIMODELS_CODES, BadResponse
+from providers.newapi import CatalogProvider, drop_none, fields, kling_sound, mode_for
 from providers.parse import parse_task
 
 ROUTE = "/api/v1/video/generations"  # POST creates; GET ?task_id= queries [seed 003]
@@ -25,6 +24,7 @@ class ApiModels(CatalogProvider):
     env = "APIMODELS_API_KEY"
     catalog = "apimodels"
     submit_path = ROUTE
+    error_codes = APIMODELS_CODES
     family_fields = {
         "kling-omni": fields("last_frame", "reference_images", "reference_videos", "audio"),
         "kling": fields("last_frame", "negative_prompt", "audio"),
@@ -66,17 +66,18 @@ class ApiModels(CatalogProvider):
             }
         return drop_none({**drop_none(body), **request.options})
 
-    def _envelope(self, data: Any) -> Any:
+    def _envelope(self, data: Any, *, model: str | None = None) -> Any:
         """Raise the typed error for a body whose `code` is not 200 (it may arrive with HTTP 200)."""
         code = data.get("code") if isinstance(data, dict) else None
         if isinstance(code, int) and not isinstance(code, bool) and code != 200:
-            raise self.http.error(code if 400 <= code < 600 else 502, data)
+            raise self.http.error(code if 400 <= code < 600 else 502, data, model=model)
         return data
 
     async def submit(self, request: VideoRequest, *, idempotency_key: str | None = None) -> TaskSnapshot:
         path, body = self.build_submit(request)
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
-        data = self._envelope(await self.http.post_json(path, body, headers=headers))
+        data = self._envelope(await self.http.post_json(path, body, headers=headers, model=request.model),
+                              model=request.model)
         return self.accepted(data)
 
     async def get(self, upstream_id: str) -> TaskSnapshot:

@@ -55,7 +55,8 @@ class VideoRequest(BaseModel):
     options: dict[str, Any] = Field(default_factory=dict)  # provider-native parameters, merged last
 
 
-ImageInput = Literal["url", "url_or_data"]  # what the gateway takes for images: http(s) only, or data URIs too
+# What the gateway takes for images: http(s) only, data URIs too, or inline data only (new-api's Veo adaptor)
+ImageInput = Literal["url", "url_or_data", "data"]
 
 
 class ModelInfo(BaseModel):

@@ -77,6 +77,16 @@ class Unavailable(ProviderError):
     retryable = True
 
 
+class ModelNotAvailable(ProviderError):
+    """The gateway has no route for this model (new-api's distributor): a definitive refusal, never retried."""
+
+    code = "model_not_available"
+
+    def __init__(self, message: str, **kw: Any) -> None:
+        kw.setdefault("sent", False)
+        super().__init__(message, **kw)
+
+
 class UpstreamError(ProviderError):
     """5xx other than 503: the gateway or its upstream failed; it may or may not have created the task."""
 
@@ -109,6 +119,34 @@ _STATUS_TABLE: dict[int, tuple[type[ProviderError], str]] = {
 }
 
 
+# What the gateway's own error code means, checked before the status (one table per protocol). Each rule:
+# code -> (error type, advice, sent). `sent=False` means the gateway provably created no job and billed nothing.
+NOT_BILLED = "No job was created, so nothing was billed."
+Rule = tuple[type[ProviderError], str, bool]
+NEWAPI_CODES: dict[str, Rule] = {
+    # middleware/distributor.go: no channel serves the model -> HTTP 503 model_not_found (not an overload).
+    "model_not_found": (ModelNotAvailable, "{provider} does not serve model {model}; pick a model from "
+                        "list_video_models (or ask the user to enable this one). " + NOT_BILLED, False),
+    # types/error.go + billing pre-consume: HTTP 403 with these codes means the quota ran out, not a permission.
+    "insufficient_user_quota": (QuotaError, "The account's quota is used up; ask the user to top up, then retry. "
+                                + NOT_BILLED, False),
+    "pre_consume_token_quota_failed": (QuotaError, "The key's quota is used up; ask the user to raise it or top "
+                                       "up, then retry. " + NOT_BILLED, False),
+    # OrcaRouter documents 402 quota_insufficient [seed 000].
+    "quota_insufficient": (QuotaError, "The account has no credit left; ask the user to top up, then retry. "
+                           + NOT_BILLED, False),
+    # relay/channel/task/taskcommon UnmarshalMetadata: a field of the wrong type fails while building the upstream
+    # body, before any upstream call, and the pre-charge is refunded (relay/relay_task.go).
+    "build_request_failed": (InvalidRequest, "The gateway could not build the vendor request from these arguments "
+                             "(a field of the wrong type or form); fix the arguments or options. " + NOT_BILLED,
+                             False),
+    # relay/relay_task.go respondTaskError: an unknown task id is HTTP 400 task_not_exist.
+    "task_not_exist": (NotFound, "The gateway does not know this task; check the id (get_video_task).", False),
+}
+# apimodels.app's own protocol: the numeric `code` in the envelope is the status [seed 003]; no string codes.
+APIMODELS_CODES: dict[str, Rule] = {}
+
+
 def parse_retry_after(value: str | None, *, cap: float = 120.0) -> float | None:
     """Seconds from a Retry-After header (delta-seconds or HTTP date), capped; None when absent or unreadable."""
     if not value:
@@ -126,9 +164,24 @@ def parse_retry_after(value: str | None, *, cap: float = 120.0) -> float | None:
 
 
 def error_for_status(
-    status: int, gateway_message: str, *, provider: str, env: str = "the API key", retry_after: float | None = None
+    status: int,
+    gateway_message: str,
+    *,
+    provider: str,
+    env: str = "the API key",
+    retry_after: float | None = None,
+    code: str = "",
+    codes: dict[str, Rule] | None = None,
+    model: str | None = None,
 ) -> ProviderError:
-    """Turn an HTTP error status into the typed error, with a message that says what failed and what to do."""
+    """Turn a gateway error into the typed error: its own code first (`codes`), then its HTTP status."""
+    rule = (codes if codes is not None else NEWAPI_CODES).get(code)
+    detail = f": {gateway_message}" if gateway_message else ""
+    if rule is not None:
+        kind, advice, sent = rule
+        advice = advice.format(provider=provider, model=model or "this model")
+        message = f"{provider} answered HTTP {status}{detail}. {advice}"
+        return kind(message, provider=provider, status=status, retry_after=retry_after, sent=sent)
     kind, advice = _STATUS_TABLE.get(status, (UpstreamError if status >= 500 else ProviderError, ""))
     if not advice:
         advice = (
@@ -136,7 +189,6 @@ def error_for_status(
             "trying again." if status >= 500 else "The gateway refused the request."
         )
     retry = f"{retry_after:.0f} s" if retry_after else "a little"
-    detail = f": {gateway_message}" if gateway_message else ""
     message = f"{provider} answered HTTP {status}{detail}. {advice.format(env=env, retry=retry)}"
     # 4xx, 429 and 503 mean the gateway took no action; other 5xx may have created the task.
     sent = not (400 <= status < 500 or status == 503)

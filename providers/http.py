@@ -1,6 +1,7 @@
 """The shared authenticated request helper: one place that sends, classifies errors and keeps the key secret.
 
-The key lives in a `SecretStr` until the Authorization header is built; it is scrubbed from any gateway text we echo.
+The key lives in a `SecretStr` until the Authorization header is built. Every body a gateway sends back is scrubbed
+of it here, on arrival (`scrub`), so no failure reason, message or URL can carry it into a result, log or ledger row.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import httpx2
 from pydantic import SecretStr
 
 from providers.errors import (
+    NEWAPI_CODES,
     BadResponse,
+    Rule,
     ProviderError,
     TransportFailure,
     error_for_status,
@@ -37,6 +40,28 @@ def clean_text(text: str, *, secret: str | None = None, limit: int = MAX_MESSAGE
     text = _BEARER.sub("[redacted]", text)
     text = _CONTROL.sub(" ", text).strip()
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def scrub(value: Any, secrets: tuple[str, ...]) -> Any:
+    """`value` (parsed JSON) with every configured key replaced in every string, keys of objects included."""
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        for secret in secrets:
+            if secret in value:
+                value = value.replace(secret, "[redacted]")
+        return value
+    if isinstance(value, dict):
+        return {scrub(k, secrets): scrub(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrub(v, secrets) for v in value]
+    return value
+
+
+def normalize_base_url(base_url: str) -> str:
+    """The gateway root: a trailing `/` or `/v1` (as OrcaRouter's docs write it) is dropped; routes add `/v1`."""
+    url = base_url.strip().rstrip("/")
+    return url[: -len("/v1")] if url.endswith("/v1") else url
 
 
 def gateway_message(body: Any) -> str:
@@ -76,13 +101,21 @@ class GatewayHTTP:
     """Authenticated JSON calls against one gateway base URL, with every failure turned into a typed error."""
 
     def __init__(
-        self, client: httpx2.AsyncClient, *, provider: str, base_url: str, api_key: SecretStr | None, env: str
+        self,
+        client: httpx2.AsyncClient,
+        *,
+        provider: str,
+        base_url: str,
+        api_key: SecretStr | None,
+        env: str,
+        codes: dict[str, Rule] | None = None,
     ) -> None:
         self._client = client
         self.provider = provider
-        self.base_url = base_url.rstrip("/")
+        self.base_url = normalize_base_url(base_url)
         self._key = api_key  # SecretStr: its repr is '**********'
         self.env = env
+        self.codes = NEWAPI_CODES if codes is None else codes  # the protocol's error-code table
 
     def __repr__(self) -> str:
         return f"GatewayHTTP(provider={self.provider!r}, base_url={self.base_url!r})"
@@ -103,6 +136,14 @@ class GatewayHTTP:
     def _secret(self) -> str | None:
         return self._key.get_secret_value() if self._key is not None else None
 
+    def secrets(self) -> tuple[str, ...]:
+        secret = self._secret()
+        return (secret,) if secret and secret.strip() else ()
+
+    def scrub(self, value: Any) -> Any:
+        """Gateway-originated data without the key (every response passes here before anyone reads it)."""
+        return scrub(value, self.secrets())
+
     async def request(
         self,
         method: str,
@@ -112,10 +153,12 @@ class GatewayHTTP:
         params: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
         ok_statuses: tuple[int, ...] = (),
+        model: str | None = None,
     ) -> tuple[int, Any]:
         """Send one request; return (status, parsed JSON body). Non-2xx raises the typed error from the status table.
 
-        `ok_statuses` lets a caller see chosen error statuses itself (e.g. 501 to fall back to another route).
+        `ok_statuses` lets a caller see chosen error statuses itself (e.g. 501 to fall back to another route);
+        `model` names the model in a model-not-available error.
         """
         all_headers = {"Accept": "application/json", **(headers or {}), **self.auth_headers()}
         try:
@@ -131,19 +174,23 @@ class GatewayHTTP:
                 provider=self.provider,
                 sent=False,
             ) from exc
-        body = parse_json(response.content)
+        body = self.scrub(parse_json(response.content))
         log.debug("%s %s %s -> %s", self.provider, method, path, response.status_code)
         if 200 <= response.status_code < 300 or response.status_code in ok_statuses:
             return response.status_code, body
-        raise self.error(response.status_code, body, response.headers.get("Retry-After"), response.text)
+        raw = self.scrub(response.text) if body is None else ""
+        raise self.error(response.status_code, body, response.headers.get("Retry-After"), raw, model=model)
 
-    def error(self, status: int, body: Any, retry_after: str | None = None, raw: str = "") -> ProviderError:
-        """The typed error for an HTTP status (or an in-body status code), with the gateway's cleaned message."""
+    def error(
+        self, status: int, body: Any, retry_after: str | None = None, raw: str = "", *, model: str | None = None
+    ) -> ProviderError:
+        """The typed error for a gateway error: its code first (this protocol's table), then its status."""
+        body = self.scrub(body)
         message = gateway_message(body) or (raw if body is None else "")
         code = gateway_code(body)
         if code and code not in message and code != "success":
             message = f"{message} ({code})" if message else code
-        if status == 400 and code == "task_not_exist":  # new-api answers an unknown task id with 400 [providers.md §1]
+        if status == 400 and code == "task_not_exist":  # respondTaskError: unknown task id = 400 [new-api]
             status = 404
         return error_for_status(
             status,
@@ -151,10 +198,15 @@ class GatewayHTTP:
             provider=self.provider,
             env=self.env,
             retry_after=parse_retry_after(retry_after),
+            code=code,
+            codes=self.codes,
+            model=model,
         )
 
-    async def post_json(self, path: str, body: dict[str, Any], *, headers: dict[str, str] | None = None) -> Any:
-        _, data = await self.request("POST", path, json_body=body, headers=headers)
+    async def post_json(
+        self, path: str, body: dict[str, Any], *, headers: dict[str, str] | None = None, model: str | None = None
+    ) -> Any:
+        _, data = await self.request("POST", path, json_body=body, headers=headers, model=model)
         return self.require_json(data)
 
     async def get_json(self, path: str, *, params: dict[str, str] | None = None) -> Any:

@@ -10,14 +10,18 @@ from typing import Any
 
 from providers.base import ModelInfo, VideoRequest
 from providers.errors import InvalidRequest
-from providers.newapi import SHAPE_A, SHAPE_B, NewApiProvider, drop_none, fields, mode_for, require_mode
-from providers.orcarouter import kling_sound
-
-# (aspect ratio, resolution) -> (width, height), for the models that honour width/height (Veo).
-_SIZES = {
-    ("16:9", "720p"): (1280, 720), ("9:16", "720p"): (720, 1280),
-    ("16:9", "1080p"): (1920, 1080), ("9:16", "1080p"): (1080, 1920),
-}
+from providers.newapi import (
+    SHAPE_A,
+    SHAPE_B,
+    NewApiProvider,
+    drop_none,
+    fields,
+    kling_ratio,
+    kling_sound,
+    mode_for,
+    require_mode,
+    size_for,
+)
 
 
 class InfinityBlue(NewApiProvider):
@@ -44,9 +48,9 @@ class InfinityBlue(NewApiProvider):
                 f"{info.name} on InfinityBlue always generates audio; leave audio unset (or true).",
                 provider=self.title,
             )
-        if info.family == "veo" and (request.aspect_ratio or request.resolution) and _size(request) not in _SIZES:
+        if info.family == "veo" and (request.aspect_ratio or request.resolution) and _veo_size(request) is None:
             raise InvalidRequest(
-                f"{info.name} on InfinityBlue takes aspect_ratio 16:9 or 9:16 at 720p or 1080p (sent as width/height).",
+                f"{info.name} on InfinityBlue takes aspect_ratio 16:9 or 9:16 at 720p or 1080p.",
                 provider=self.title,
             )
 
@@ -55,18 +59,25 @@ class InfinityBlue(NewApiProvider):
             "model": info.name,
             "prompt": request.prompt,
             "image": request.first_frame.url if request.first_frame else None,  # switches to image-to-video
-            "duration": request.duration,
-            "seed": request.seed,
+            "duration": request.duration,  # an int: TaskSubmitReq.duration; Veo's durationSeconds comes from it
+            "seed": request.seed,  # documented top-level [seed 004]; stock new-api drops it, so also in metadata
         }
         if info.family == "veo":
-            if request.aspect_ratio or request.resolution:
-                body["width"], body["height"] = _SIZES[_size(request)]
-            metadata = {"negative_prompt": request.negative_prompt}  # audio is always on: nothing to send
+            # new-api's Gemini adaptor (relay/channel/task/gemini) reads ratio and resolution from `size` or
+            # metadata.aspectRatio/.resolution, and negativePrompt, seed, generateAudio from metadata (camelCase).
+            body["size"] = _veo_size(request)
+            metadata: dict[str, Any] = {
+                "aspectRatio": request.aspect_ratio,
+                "resolution": request.resolution.lower() if request.resolution else None,
+                "negativePrompt": request.negative_prompt,
+                "seed": request.seed,
+                "generateAudio": request.audio,
+            }
         else:
-            # new-api's Kling adaptor ignores width/height; it reads Kling-native names from metadata, and
-            # `duration` there must be a string [providers.md §1, §6].
+            # new-api's Kling adaptor reads Kling-native names from metadata (`duration` there a string) and maps
+            # a missing aspect ratio to 1:1, so the ratio is always sent [relay/channel/task/kling].
             metadata = {
-                "aspect_ratio": request.aspect_ratio,
+                "aspect_ratio": kling_ratio(request, info),
                 "mode": mode_for(request.resolution),
                 "duration": str(request.duration) if request.duration is not None else None,
                 "negative_prompt": request.negative_prompt,
@@ -77,6 +88,6 @@ class InfinityBlue(NewApiProvider):
         return drop_none(body)
 
 
-def _size(request: VideoRequest) -> tuple[str, str]:
-    """(ratio, resolution), filling the one not given with Veo's defaults (16:9, 720p)."""
-    return request.aspect_ratio or "16:9", (request.resolution or "720p").lower()
+def _veo_size(request: VideoRequest) -> str | None:
+    """new-api's `size` for Veo, filling the one not given with Veo's defaults (16:9, 720p)."""
+    return size_for(request.aspect_ratio or "16:9", request.resolution)

@@ -11,12 +11,13 @@ from pydantic import SecretStr
 
 from providers import catalogs
 from providers.base import ModelInfo, TaskSnapshot, TaskStatus, VideoRequest
-from providers.errors import BadResponse, InvalidRequest, ProviderError
+from providers.errors import NEWAPI_CODES, BadResponse, InvalidRequest, ProviderError, Rule
 from providers.http import GatewayHTTP
-from providers.parse import parse_task
+from providers.parse import NO_REASON, parse_task
+from providers.wire import drop_none
 from providers.validate import ALL_FIELDS, refuse_unmapped, unknown_model, validate
 
-__all__ = ["CatalogProvider", "NewApiProvider", "parse_task", "is_video_model"]
+__all__ = ["CatalogProvider", "NewApiProvider", "drop_none", "is_video_model", "parse_task"]
 
 SHAPE_A = "/v1/video/generations/{id}"  # wrapped TaskDto, UPPERCASE statuses [providers.md §1]
 SHAPE_B = "/v1/videos/{id}"  # OpenAI video object, metadata.url
@@ -59,11 +60,13 @@ class CatalogProvider:
     # family -> the request fields its body builder maps ("*" = any other family). Checked for every model, so a
     # discovered model with permissive ModelInfo still cannot have a field silently dropped.
     family_fields: ClassVar[dict[str, frozenset[str]]] = {}
+    error_codes: ClassVar[dict[str, Rule]] = NEWAPI_CODES  # the protocol's table: gateway error code -> meaning
 
     def __init__(
         self, client: httpx2.AsyncClient, *, base_url: str, api_key: SecretStr | None = None, **options: Any
     ) -> None:
-        self.http = GatewayHTTP(client, provider=self.title, base_url=base_url, api_key=api_key, env=self.env)
+        self.http = GatewayHTTP(client, provider=self.title, base_url=base_url, api_key=api_key, env=self.env,
+                                codes=self.error_codes)
         self.options = options
         self._catalog = {m.name: m for m in catalogs.load(self.catalog)}
         self._discovered: dict[str, ModelInfo] = {}
@@ -112,7 +115,7 @@ class CatalogProvider:
         headers = self.submit_headers()
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key  # gateways ignore it; harmless, and the sandbox honours it
-        return self.accepted(await self.http.post_json(path, body, headers=headers))
+        return self.accepted(await self.http.post_json(path, body, headers=headers, model=request.model))
 
     def accepted(self, data: Any) -> TaskSnapshot:
         """The snapshot of a submit answer; it must carry a task id."""
@@ -154,6 +157,8 @@ class NewApiProvider(CatalogProvider):
             try:
                 _, data = await self.http.request("GET", path)
             except ProviderError as exc:
+                if fallback is not None and fallback.status is TaskStatus.FAILED:
+                    break  # only re-reading for a reason: the failure itself is known
                 if exc.status not in _FALLBACK_STATUSES:
                     raise
                 first_error = first_error or exc
@@ -162,6 +167,11 @@ class NewApiProvider(CatalogProvider):
                     self._routes.append(route)
                 continue
             snapshot = parse_task(data)
+            if snapshot.status is TaskStatus.FAILED and snapshot.error_message == NO_REASON:
+                # ConvertToOpenAIVideo (Kling) sets `error` only when the vendor code != 0, so a failed task may
+                # carry no reason on Shape B; the other view (Shape A's fail_reason) may have it [new-api].
+                fallback = snapshot if fallback is None or fallback.status is TaskStatus.UNKNOWN else fallback
+                continue
             if snapshot.status is not TaskStatus.UNKNOWN:
                 return self._finish(snapshot, upstream_id)
             fallback = fallback or snapshot  # Shape B says "unknown" for NOT_START; Shape A may say more
@@ -225,6 +235,29 @@ def require_mode(request: VideoRequest, info: ModelInfo, provider: str) -> None:
         )
 
 
-def drop_none(body: dict[str, Any]) -> dict[str, Any]:
-    """The body without unset fields (an absent field lets the gateway apply its documented default)."""
-    return {k: v for k, v in body.items() if v is not None and v != [] and v != {}}
+# (aspect ratio, resolution) -> new-api's top-level `size`, the form its Kling and Gemini adaptors read.
+SIZES = {
+    ("16:9", "720p"): "1280x720", ("9:16", "720p"): "720x1280",
+    ("16:9", "1080p"): "1920x1080", ("9:16", "1080p"): "1080x1920",
+}
+
+
+def size_for(ratio: str | None, resolution: str | None) -> str | None:
+    """`size` for a ratio (+ resolution, 720p when unset), or None where new-api's table has no entry (e.g. 1:1)."""
+    return SIZES.get((ratio or "", (resolution or "720p").lower()))
+
+
+def kling_ratio(request: VideoRequest, info: ModelInfo) -> str | None:
+    """The aspect ratio always sent to Kling: stock new-api maps a missing one to 1:1 (Kling `getAspectRatio`),
+    not the 16:9 Kling itself defaults to, so absent means the model's documented default (16:9 where allowed)."""
+    if request.aspect_ratio:
+        return request.aspect_ratio
+    if not info.aspect_ratios or "16:9" in info.aspect_ratios:
+        return "16:9"
+    return info.aspect_ratios[0]
+
+
+def kling_sound(audio: bool | None) -> str | None:
+    return None if audio is None else ("on" if audio else "off")
+
+

@@ -10,8 +10,8 @@ from typing import Any
 
 from providers.base import ModelInfo, VideoRequest
 from providers.errors import InvalidRequest
-from providers.newapi import SHAPE_A, SHAPE_B, NewApiProvider, drop_none, fields
-from providers.orcarouter import ark_content, ark_params
+from providers.newapi import SHAPE_A, SHAPE_B, NewApiProvider, drop_none, fields, kling_ratio, size_for
+from providers.wire.seedance import ark_content, ark_params
 
 
 class OctopusX(NewApiProvider):
@@ -45,16 +45,19 @@ class OctopusX(NewApiProvider):
 
     def build_body(self, request: VideoRequest, info: ModelInfo) -> dict[str, Any]:
         if info.family == "seedance":
-            # Ark items (text included) at the top level, task parameters in metadata; no top-level prompt [I].
+            # Ark items (text included) at the top level, parameters in metadata, as OctopusX documents; plus the
+            # top-level `prompt` stock new-api requires (validatePrompt) and appends as the text item (doubao).
             return drop_none({
                 "model": info.name,
+                "prompt": request.prompt,
                 "content": ark_content(request, text=True),
                 "metadata": drop_none({**ark_params(request), **request.options}),
             })
+        ratio = kling_ratio(request, info)  # always sent: stock Kling reads a missing one as 1:1
         output_config = drop_none({
             "duration": request.duration,
             "resolution": request.resolution.upper() if request.resolution else None,  # "720P" / "1080P"
-            "aspect_ratio": request.aspect_ratio,
+            "aspect_ratio": ratio,
             "audio_generation": None if request.audio is None else ("Enabled" if request.audio else "Disabled"),
         })
         metadata = drop_none({
@@ -66,6 +69,8 @@ class OctopusX(NewApiProvider):
             "model": info.name,
             "prompt": request.prompt,
             "seconds": str(request.duration) if request.duration is not None else None,
+            # the documented `size` is also what stock Kling's getAspectRatio reads (1:1 has no size: its default)
+            "size": size_for(ratio, request.resolution),
             "image": request.first_frame.url if request.first_frame else None,
             "metadata": drop_none({**metadata, **request.options}),
         })

@@ -44,6 +44,18 @@ class OmniRouters(NewApiProvider):
         })
 
     def check(self, request: VideoRequest, info: ModelInfo) -> None:
+        # `images[]` carries no roles. Stock new-api's Vidu channel reads 2 images as first + last frame and 3+ as
+        # references; OmniRouters' reading is not documented [inferred], so only unambiguous lists are sent:
+        # [first], [first, last], or references alone (3 or more, no frames).
+        refs, frames = len(request.reference_images), (request.first_frame, request.last_frame)
+        if request.last_frame is not None and request.first_frame is None:
+            self._refuse(info, "a last frame needs a first frame (images[] has no roles)")
+        if refs and any(frames):
+            self._refuse(info, "frames and reference images cannot be combined: images[] has no roles, so the "
+                         "gateway could read them either way; send frames or references")
+        if refs and refs < 3:
+            self._refuse(info, "1 or 2 images alone are read as frames, not references; send 3 or more reference "
+                         "images, or pass the image as first_frame")
         match = _SUFFIX.match(info.name)  # also covers discovered suffixed names, whose info is permissive
         if match and request.resolution and request.resolution.lower() != match["res"].lower():
             raise InvalidRequest(
@@ -52,9 +64,12 @@ class OmniRouters(NewApiProvider):
                 provider=self.title,
             )
 
+    def _refuse(self, info: ModelInfo, why: str) -> None:
+        raise InvalidRequest(f"{info.name} on OmniRouters: {why}.", provider=self.title)
+
     def build_body(self, request: VideoRequest, info: ModelInfo) -> dict[str, Any]:
         suffixed = _SUFFIX.match(info.name) is not None  # the name carries the resolution; do not repeat it
-        # Image roles are undocumented: first frame, then last frame, then references [providers.md §11.3, I].
+        # Image roles are undocumented: first frame, then last frame, or references only (check() refuses mixes).
         images = [ref.url for ref in (request.first_frame, request.last_frame) if ref is not None]
         images += [ref.url for ref in request.reference_images]
         videos = [ref.url for ref in request.reference_videos]
@@ -67,7 +82,8 @@ class OmniRouters(NewApiProvider):
             "videos": videos,
             "aspect_ratio": request.aspect_ratio,  # honoured for text-to-video only [seed 001 §3.6]
             "resolution": None if suffixed else (request.resolution.lower() if request.resolution else None),
-            "audio_generation": request.audio,  # type undocumented; a JSON boolean [I]
+            # Undocumented type; the Tencent VOD API this body matches, and OctopusX, use "Enabled"/"Disabled" [I]
+            "audio_generation": None if request.audio is None else ("Enabled" if request.audio else "Disabled"),
             "input_region": region,  # assets outside China need "Oversea" [seed 001 §3.7]
         }
         return drop_none({**drop_none(body), **request.options})

@@ -9,37 +9,18 @@ from __future__ import annotations
 from typing import Any
 
 from providers.base import ModelInfo, VideoRequest
-from providers.newapi import SHAPE_A, SHAPE_B, NewApiProvider, drop_none, fields, mode_for, require_mode
-
-
-def ark_content(request: VideoRequest, *, text: bool) -> list[dict[str, Any]]:
-    """Ark `content[]` (BytePlus/Volcengine): optional text item, then frames and references by role [§9]."""
-    items: list[dict[str, Any]] = []
-    if text and request.prompt:
-        items.append({"type": "text", "text": request.prompt})
-    for ref, role in ((request.first_frame, "first_frame"), (request.last_frame, "last_frame")):
-        if ref is not None:
-            items.append({"type": "image_url", "image_url": {"url": ref.url}, "role": role})
-    items += [{"type": "image_url", "image_url": {"url": r.url}, "role": "reference_image"}
-              for r in request.reference_images]
-    items += [{"type": "video_url", "video_url": {"url": r.url}, "role": "reference_video"}
-              for r in request.reference_videos]
-    return items
-
-
-def ark_params(request: VideoRequest) -> dict[str, Any]:
-    """Ark's task parameters (duration is an int there)."""
-    return drop_none({
-        "duration": request.duration,
-        "ratio": request.aspect_ratio,
-        "resolution": request.resolution.lower() if request.resolution else None,
-        "generate_audio": request.audio,
-        "seed": request.seed,
-    })
-
-
-def kling_sound(audio: bool | None) -> str | None:
-    return None if audio is None else ("on" if audio else "off")
+from providers.newapi import (
+    SHAPE_A,
+    SHAPE_B,
+    NewApiProvider,
+    drop_none,
+    fields,
+    kling_ratio,
+    kling_sound,
+    mode_for,
+    require_mode,
+)
+from providers.wire.seedance import ark_content, ark_params
 
 
 class OrcaRouter(NewApiProvider):
@@ -71,13 +52,13 @@ class OrcaRouter(NewApiProvider):
 
     def build_body(self, request: VideoRequest, info: ModelInfo) -> dict[str, Any]:
         if info.family == "seedance":
-            metadata = {"content": ark_content(request, text=False), **ark_params(request)}
+            ark = {"content": ark_content(request, text=False), **ark_params(request)}
             return drop_none({"model": info.name, "prompt": request.prompt,
-                              "metadata": drop_none({**metadata, **request.options})})
+                              "metadata": drop_none({**ark, **request.options})})
         omni = info.family == "kling-omni"
         metadata: dict[str, Any] = {
             "mode": mode_for(request.resolution),
-            "aspect_ratio": request.aspect_ratio,
+            "aspect_ratio": kling_ratio(request, info),  # absent would become 1:1 (Kling getAspectRatio)
             "duration": str(request.duration) if request.duration is not None else None,  # a string, or it fails
             "sound": kling_sound(request.audio),
         }

@@ -57,6 +57,9 @@ _URL_PATHS: tuple[tuple[str | int, ...], ...] = (
 _ERROR_TEXT_KEYS = ("fail_reason", "failMsg", "task_status_msg", "error_message", "message")
 
 
+NO_REASON = "The gateway reported the task failed without giving a reason."
+
+
 def _dig(obj: Any, path: Iterable[str | int]) -> Any:
     for step in path:
         if isinstance(step, int):
@@ -177,7 +180,7 @@ def parse_task(body: Any) -> TaskSnapshot:
     """Normalize one gateway task body. Pure and total: any JSON value gives a snapshot, never an exception."""
     try:
         return _parse(body)
-    except Exception:  # noqa: BLE001 - the promise is "never raises"; a bug here must not kill a poller
+    except Exception:
         return TaskSnapshot(
             status=TaskStatus.UNKNOWN, error_code="unparseable", error_message="The gateway's answer was unreadable."
         )
@@ -200,7 +203,7 @@ def _parse(body: Any) -> TaskSnapshot:
         )
     url = find_url(task)
     legacy = task.get("fail_reason")
-    if status is TaskStatus.SUCCEEDED and url is None and _looks_like_url(legacy):
+    if status is TaskStatus.SUCCEEDED and url is None and isinstance(legacy, str) and _looks_like_url(legacy):
         url = legacy.strip()  # legacy new-api keeps the result URL in fail_reason [providers.md §1]
     code, message = _error(task, outer)
     raw = (_str(raw_status) or "").lower()
@@ -214,7 +217,7 @@ def _parse(body: Any) -> TaskSnapshot:
             progress, code, message = 100, None, None
         case TaskStatus.FAILED | TaskStatus.CANCELLED:
             code = code or ("cancelled" if status is TaskStatus.CANCELLED else "failed")
-            message = message or "The gateway reported the task failed without giving a reason."
+            message = message or NO_REASON
         case TaskStatus.UNKNOWN:
             if outer.get("code") not in (None, "success", 200, 0, "0") and task is outer:
                 code = _str(outer.get("code"))  # new-api error envelope with HTTP 200: {"code":"…","data":null}

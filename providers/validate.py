@@ -13,6 +13,18 @@ from providers.base import ModelInfo, VideoRequest
 from providers.errors import InvalidRequest
 
 
+# The cap on an inline (data:) image, the same as the server's local-file cap: larger ones are refused before sending.
+MAX_INLINE_IMAGE_BYTES = 10 * 1024 * 1024
+
+
+def inline_bytes(url: str) -> int:
+    """Decoded size of a data: URI's payload (base64 estimated from its length; no decoding needed)."""
+    header, _, payload = url.partition(",")
+    if header.endswith(";base64"):
+        return len(payload) * 3 // 4 - payload.endswith("=") - payload.endswith("==")
+    return len(payload)
+
+
 def choices(values: Iterable[object], *, unit: str = "") -> str:
     """"5 or 10 s", "3 to 15 s", "16:9, 9:16 or 1:1"."""
     items = list(values)
@@ -74,8 +86,14 @@ def validate(request: VideoRequest, info: ModelInfo, *, provider: str = "", sibl
         refuse(f"takes at most {info.max_reference_videos} reference videos (got {len(request.reference_videos)})")
 
     images = [request.first_frame, request.last_frame, *request.reference_images]
+    for ref in images:
+        if ref is not None and ref.is_data_uri and inline_bytes(ref.url) > MAX_INLINE_IMAGE_BYTES:
+            refuse(f"takes inline images up to {MAX_INLINE_IMAGE_BYTES // 1048576} MB (got "
+                   f"{inline_bytes(ref.url) / 1048576:.1f} MB); pass a smaller image or an http(s) URL")
     if info.image_input == "url" and any(ref is not None and not _is_http(ref.url) for ref in images):
         refuse("takes only http(s) image URLs (no data: URIs or local files); upload the image and pass its URL")
+    if info.image_input == "data" and any(ref is not None and _is_http(ref.url) for ref in images):
+        refuse("reads images only inline (the gateway ignores image URLs): pass a local file path or a data: URI")
     if any(not _is_http(ref.url) for ref in request.reference_videos):
         refuse("takes reference videos only as http(s) URLs")
 

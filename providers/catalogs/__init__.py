@@ -7,7 +7,7 @@ File shape: {"gateway", "sources", "defaults": {ModelInfo fields}, "models": [{"
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -23,7 +23,7 @@ def _durations(value: Any) -> Any:
     return value
 
 
-@lru_cache(maxsize=None)
+@cache
 def load(gateway: str) -> tuple[ModelInfo, ...]:
     """Every model of one gateway, in file order. Unknown keys are an error (a typo must not loosen validation)."""
     data = json.loads(resources.files(__package__).joinpath(f"{gateway}.json").read_text(encoding="utf-8"))

@@ -60,6 +60,13 @@ def run(args: argparse.Namespace) -> int:
     except CommandError as exc:
         print(f"videogen-mcp: {exc}", file=sys.stderr)
         return 1
+    except Exception as exc:
+        from server.ledger.store import LedgerError  # loaded only on this path
+
+        if not isinstance(exc, LedgerError):
+            raise
+        print(f"videogen-mcp: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("videogen-mcp: interrupted (any submitted job continues on the gateway; see `videogen-mcp tasks`)",
               file=sys.stderr)

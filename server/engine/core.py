@@ -19,7 +19,7 @@ import anyio.abc
 from providers.base import Provider, TaskSnapshot, TaskStatus, VideoRequest
 from server.engine import submit
 from server.ledger.store import (
-    SUBMITTING, Ledger, LedgerConflict, TaskRow, lease_is_live, new_task_id,
+    SUBMITTING, Ledger, LedgerConflict, LedgerError, TaskRow, lease_is_live, new_task_id,
 )
 from server.ledger.owners import process_owner
 from server.engine.polling import DownloadPlace, Poller, download_video, snapshot_changes, upstream_key
@@ -113,6 +113,8 @@ class Engine:
         with anyio.CancelScope(shield=True):
             try:
                 await self.ledger.release(self.owner)  # let another process take over at once
+            except LedgerError as exc:  # a damaged file: its one-line message says what to do, no traceback
+                log.error("could not release task leases: %s", exc)
             except Exception:
                 log.exception("could not release task leases")
         self.ledger.close()
@@ -127,6 +129,8 @@ class Engine:
     async def _guarded(fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
         try:
             await fn(*args)
+        except LedgerError as exc:  # a damaged ledger file: one line naming it and what to do
+            log.error("background task %s failed: %s", getattr(fn, "__name__", fn), exc)
         except Exception:  # one task's bug must not take down the others in the group
             log.exception("background task %s failed", getattr(fn, "__name__", fn))
 

@@ -178,6 +178,15 @@ class Ledger:
         fresh = not self.path.exists()
         conn = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False)
         try:
+            try:
+                conn.execute("PRAGMA quick_check(1)").fetchone()  # reads the header: a damaged file fails here
+            except sqlite3.DatabaseError as exc:
+                if isinstance(exc, sqlite3.OperationalError):  # busy/locked/IO: not damage
+                    raise
+                raise LedgerError(
+                    f"The task ledger {self.path} is damaged ({exc}); it was left untouched. Move it aside (for "
+                    "example rename it to tasks.sqlite3.damaged) and start again, or restore it from a backup."
+                ) from None
             if fresh:
                 os.chmod(self.path, 0o600)  # prompts are private
             conn.execute("PRAGMA journal_mode = WAL")

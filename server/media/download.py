@@ -6,9 +6,11 @@ Downloads stream into a `.part` file in the destination folder and are renamed i
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 import tempfile
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
@@ -238,6 +240,18 @@ def _netos_reason(exc: httpx2.HTTPError) -> str:
     return f"network error ({type(exc).__name__})"
 
 
+STALE_PART = 15 * 60.0  # a .part file not written for this long belongs to a download that died (kill -9)
+
+
+def _clear_stale_parts(folder: Path, stem: str) -> None:
+    """Remove this task's partial files left by a killed process; a live download keeps touching its own."""
+    cutoff = time.time() - STALE_PART
+    for part in folder.glob(f".{glob.escape(stem)}.*.part"):
+        with suppress(OSError):
+            if part.stat().st_mtime < cutoff:
+                part.unlink()
+
+
 async def _save(response: httpx2.Response, folder: Path, stem: str, max_bytes: int, shown: str) -> Path:
     """Stream the body into a .part file in folder, check size and signature, then fsync and rename into place."""
     too_large = MediaError("too_large", f"the video at {shown} is larger than the {max_bytes / 1048576:g} MB limit "
@@ -246,6 +260,7 @@ async def _save(response: httpx2.Response, folder: Path, stem: str, max_bytes: i
     declared = int(length) if length.isdigit() else None
     if declared is not None and declared > max_bytes:
         raise too_large
+    _clear_stale_parts(folder, stem)
     try:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{stem}.", suffix=".part")
     except OSError as exc:

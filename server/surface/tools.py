@@ -215,6 +215,11 @@ async def call_tool(ctx: ServerRequestContext, params: t.CallToolRequestParams) 
         return error_result(str(exc))
     except media.MediaError as exc:
         return error_result(f"{exc} Nothing was sent; no cost.")
-    except Exception:  # a bug of ours: say so plainly, keep details (never keys) on stderr
+    except Exception as exc:  # a bug of ours: say so plainly, keep details (never keys) on stderr
+        from server.ledger.store import LedgerError  # (loaded by now; imported here to keep this module light)
+
+        if isinstance(exc, LedgerError):  # e.g. a damaged ledger file: the message names it and what to do
+            log.error("tool %s failed: %s", params.name, exc)
+            return error_result(str(exc))
         log.exception("tool %s failed", params.name)
         return error_result(f"videogen-mcp hit an internal error in {params.name}; details are in its log (stderr).")

@@ -5,6 +5,7 @@ that fails a request before or after the gateway acted on it, and an httpx trans
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import struct
 from collections.abc import Callable
@@ -23,10 +24,8 @@ def _reset(writer: asyncio.StreamWriter) -> None:
     """Close with RST (SO_LINGER 0), as a crashed peer or a middlebox does."""
     sock = writer.get_extra_info("socket")
     if sock is not None:
-        try:
+        with contextlib.suppress(OSError):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        except OSError:
-            pass
     writer.transport.abort()
 
 
@@ -138,7 +137,7 @@ class HttpFaults:
     """ASGI wrapper: `plan[route]` faults are consumed one per matching request (route as `route_of` names it)."""
 
     app: Any
-    route_of: Callable[[str, str], str] = staticmethod(lambda method, path: (
+    route_of: Callable[[str, str], str] = staticmethod(lambda method, path: (  # noqa: RUF009 (a constant)
         "submit" if method == "POST" else "content" if path.endswith("/content") else "poll"))
     plan: dict[str, list[HttpFault | None]] = field(default_factory=dict)
 

@@ -24,7 +24,8 @@ Shapes (new-api dialect):
                        data.data.content | "simple" {code,data:{status lowercase,url}} | "flat" InfinityBlue's
                        unwrapped {task_id,status,url,...} | "missing" (404)
     videos_shape       GET /v1/videos/{id}: "B" OpenAI video object, metadata.url | "octopusx" B + top-level
-                       video_url, status "processing", expires_at | "not_implemented" (501) | "missing" (404)
+                       video_url, status "processing", expires_at | "B_no_reason" B whose failed task carries no
+                       error (new-api's Kling converter) | "not_implemented" (501) | "missing" (404)
 Every result URL points at the fake itself (`/files/{id}.mp4`), as does `/v1/videos/{id}/content`; both serve
 `content` (by default the package's small sample MP4).
 """
@@ -32,13 +33,14 @@ Every result URL points at the fake itself (`/files/{id}.mp4`), as does `/v1/vid
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Literal
 from urllib.parse import parse_qs
@@ -48,6 +50,7 @@ import httpx2
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from fakes.newapi_rules import Refusal, accept, vendor_request
 from fakes.shapes import APIMODELS, task_body
 
 Dialect = Literal["newapi", "apimodels"]
@@ -91,6 +94,8 @@ class Injected:
     in_body: bool  # apimodels: HTTP 200 with {"code": status}
     echo_key: bool  # put the received Authorization header in the message (redaction tests)
     raw: bytes | None  # answer with these bytes (text/html) instead of a JSON error body
+    code: str | None  # the gateway's error code (default fake_<status>)
+    task_envelope: bool  # new-api's task-route body {"code","message","data":null} instead of the OpenAI one
 
 
 @dataclass
@@ -100,6 +105,7 @@ class FakeTask:
     body: Any
     created: float  # fake clock, seconds
     timeline: Timeline
+    upstream: dict[str, Any] = field(default_factory=dict)  # stock new-api: the vendor body its channel would build
 
     def state(self, now: float) -> tuple[str, int | None]:
         """("queued"|"running"|"succeeded"|"failed"|"cancelled", progress or None)."""
@@ -127,6 +133,9 @@ class FakeGateway:
         timeline: Timeline | None = None,
         content: bytes | None = None,
         delay: float = 0.0,
+        stock: bool = False,
+        serves: set[str] | None = None,
+        extra_keys: tuple[str, ...] = (),
     ) -> None:
         self.dialect = dialect
         self.base_url = f"http://{name}.fake.test"
@@ -137,6 +146,13 @@ class FakeGateway:
         self.timeline = timeline or Timeline()  # default for tasks with no scripted timeline
         self.content = content if content is not None else sample_mp4()
         self.delay = delay  # seconds before every answer (timeout tests)
+        # stock=True: submits go through new-api's own rules (fakes/newapi_rules.py): distributor, prompt, key
+        # dropping, metadata round trip. `serves`: the models routed (None = any); `extra_keys`: top-level keys
+        # this fork documents beyond TaskSubmitReq (OctopusX Seedance `content`).
+        self.stock = stock
+        self.serves = serves
+        self.extra_keys = extra_keys
+        self.out_of_quota = False  # True: submits get new-api's 403 insufficient_user_quota (billing pre-consume)
         self.requests: list[Recorded] = []
         self.tasks: dict[str, FakeTask] = {}
         self.models: list[dict[str, Any]] = [
@@ -177,13 +193,17 @@ class FakeGateway:
         in_body: bool = False,
         echo_key: bool = False,
         raw: bytes | None = None,
+        code: str | None = None,
+        task_envelope: bool = False,
     ) -> None:
         """Answer the next `times` matching requests with this error instead (before any task is created).
 
         `raw` sends those bytes as text/html with `status` (a proxy's error page; 200 + raw = a non-JSON success).
+        `code` is the gateway's error code; `task_envelope` uses new-api's task-route error body.
         """
         self._injected.append(Injected(status, route, times, None if retry_after is None else str(retry_after),
-                                       message or f"injected error {status}", in_body, echo_key, raw))
+                                       message or f"injected error {status}", in_body, echo_key, raw, code,
+                                       task_envelope))
 
     def advance(self, seconds: float) -> None:
         self._offset += seconds
@@ -274,7 +294,10 @@ class FakeGateway:
         if self.dialect == "apimodels":
             status = 200 if item.in_body else item.status
             return JSONResponse({"code": item.status, "msg": message, "data": None}, status, headers=headers)
-        return self._error(item.status, message, f"fake_{item.status}", headers=headers)
+        code = item.code or f"fake_{item.status}"
+        if item.task_envelope:  # relay/relay_task.go respondTaskError
+            return JSONResponse({"code": code, "message": message, "data": None}, item.status, headers=headers)
+        return self._error(item.status, message, code, headers=headers)
 
     def _error(self, status: int, message: str, code: str, headers: dict[str, str] | None = None) -> Response:
         if self.dialect == "apimodels":
@@ -303,7 +326,21 @@ class FakeGateway:
         if route == "submit":
             if not isinstance(body, dict) or not body.get("model"):
                 return self._error(400, "model is required", "invalid_request")
+            upstream: dict[str, Any] = {}
+            if not self._served(body["model"]):  # middleware/distributor.go, on every fork
+                refusal = Refusal(503, "model_not_found", f"No available channel for model {body['model']}",
+                                  task_envelope=False)
+                return JSONResponse(refusal.body(), refusal.status)
+            if self.out_of_quota:  # types/error.go ErrorCodeInsufficientUserQuota, raised before any channel call
+                refusal = Refusal(403, "insufficient_user_quota", "user quota is not enough", task_envelope=False)
+                return JSONResponse(refusal.body(), refusal.status)
+            if self.stock:
+                try:
+                    upstream = vendor_request(accept(body, self._served, self.extra_keys))
+                except Refusal as refusal:
+                    return JSONResponse(refusal.body(), refusal.status)
             task = self._create(body)
+            task.upstream = upstream
             if self.submit_shape == "task_id":
                 return JSONResponse({"task_id": task.id})
             if self.submit_shape == "queued":
@@ -325,6 +362,14 @@ class FakeGateway:
         if task is None:  # new-api: an unknown task id is 400 task_not_exist [providers.md §1]
             return JSONResponse({"code": "task_not_exist", "message": "task_not_exist", "data": None}, 400)
         return JSONResponse(task_body(task, shape, *task.state(self.now()), self._base(request)))
+
+    def _served(self, model: str) -> bool:
+        """distributor.go: a model is routed when a channel lists it (OmniRouters' names may add a resolution)."""
+        if self.serves is None:
+            return True
+        base = re.sub(r"-(720p|768p|1080p|2048p|4096p)$", "", model, flags=re.IGNORECASE)
+        listed = {m.get("id") for m in self.models}
+        return model in self.serves or base in self.serves or model in listed
 
     # ---- apimodels.app dialect --------------------------------------------------------------------------------
     def _apimodels(self, request: Request, route: str, path: str, body: Any) -> Response:
@@ -350,19 +395,27 @@ class FakeGateway:
         return JSONResponse({"code": 200, "msg": "success", "data": data})  # a failed task is still code 200 [D]
 
 
-# How each real gateway answers, per its docs (providers.md §2-§6).
+# How each real gateway answers, per its docs (providers.md §2-§6). The new-api forks run new-api's own submit
+# rules (stock=True); OmniRouters' body is not stock new-api's (providers.md §12), so only its distributor is.
 GATEWAY_SHAPES: dict[str, dict[str, Any]] = {
-    "orcarouter": dict(dialect="newapi", submit_shape="openai", generations_shape="A", videos_shape="B"),
+    "orcarouter": dict(dialect="newapi", submit_shape="openai", generations_shape="A", videos_shape="B", stock=True),
     "omnirouters": dict(dialect="newapi", submit_shape="openai", generations_shape="A", videos_shape="B"),
-    "octopusx": dict(dialect="newapi", submit_shape="openai", generations_shape="simple", videos_shape="octopusx"),
-    "infinityblue": dict(dialect="newapi", submit_shape="queued", generations_shape="flat", videos_shape="B"),
+    "octopusx": dict(dialect="newapi", submit_shape="openai", generations_shape="simple", videos_shape="octopusx",
+                     stock=True, extra_keys=("content",)),
+    "infinityblue": dict(dialect="newapi", submit_shape="queued", generations_shape="flat", videos_shape="B",
+                         stock=True),
     "apimodels": dict(dialect="apimodels"),
 }
 
 
 def fake_for(provider_id: str, **overrides: Any) -> FakeGateway:
-    """A FakeGateway answering as `provider_id` does (one of GATEWAY_SHAPES); overrides win."""
-    return FakeGateway(name=provider_id, **{**GATEWAY_SHAPES[provider_id], **overrides})
+    """A FakeGateway answering as `provider_id` does (one of GATEWAY_SHAPES), routing its catalog's models and
+    the ones in its /v1/models list; overrides win."""
+    from providers import catalogs
+
+    shape = GATEWAY_SHAPES[provider_id]
+    serves = {m.name for m in catalogs.load(provider_id)} if shape["dialect"] == "newapi" else None
+    return FakeGateway(name=provider_id, **{"serves": serves, **shape, **overrides})
 
 
 @contextmanager

@@ -62,6 +62,8 @@ def task_body(task: FakeTask, shape: str, state: str, progress: int | None, base
         "error": {"message": reason, "code": "cancelled" if state == "cancelled" else "failed"} if reason else None,
         "metadata": {"url": url} if url else {},
     }
+    if shape == "B_no_reason":  # ConvertToOpenAIVideo (Kling) sets `error` only when the vendor code != 0
+        video["error"] = None
     if progress is not None:
         video["progress"] = progress
     if shape == "octopusx":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import threading
 import time
@@ -139,3 +140,15 @@ async def test_pinned_connection_uses_the_checked_address(base_url, tmp_path, mo
         path = await download_video(client, f"http://video.invalid:{port}/video.mp4", dest_dir=tmp_path, stem="p",
                                     resolver=resolver)
     assert path.exists() and SEEN_HOSTS == [f"video.invalid:{port}"]
+
+
+async def test_stale_part_files_of_the_task_are_cleared_on_its_next_download(base_url, tmp_path):
+    stale, fresh, other = (tmp_path / ".real.dead1.part", tmp_path / ".real.live1.part", tmp_path / ".x.dead2.part")
+    for part in (stale, fresh, other):
+        part.write_bytes(b"")
+    old = time.time() - 3600
+    for part in (stale, other):
+        os.utime(part, (old, old))
+    async with httpx2.AsyncClient() as client:
+        await download_video(client, f"{base_url}/video.mp4", dest_dir=tmp_path, stem="real", allow_private=True)
+    assert not stale.exists() and fresh.exists() and other.exists()  # only this task's, only dead ones

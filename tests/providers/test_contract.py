@@ -27,6 +27,7 @@ pytestmark = pytest.mark.anyio
 
 SENTINEL = "sk-SENTINEL-DO-NOT-LEAK-1234"
 IMAGE = "https://img.example.com/first.png"
+INLINE = "data:image/png;base64,iVBORw0KGgo="  # for models that read images only inline (new-api's Veo)
 
 
 @dataclass
@@ -61,7 +62,7 @@ def basic_request(info: ModelInfo, prompt: str = "a lighthouse at dawn") -> Vide
         prompt=prompt,
         duration=info.default_duration if info.durations and info.default_duration in info.durations else None,
         aspect_ratio=info.aspect_ratios[0] if info.aspect_ratios else None,
-        first_frame=MediaRef(url=IMAGE) if info.first_frame else None,
+        first_frame=MediaRef(url=INLINE if info.image_input == "data" else IMAGE) if info.first_frame else None,
         reference_videos=(MediaRef(url="https://v.example.com/m.mp4"),) if info.family == "kling-motion" else (),
     )
 

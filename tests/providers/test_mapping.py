@@ -58,7 +58,7 @@ CASES: list[tuple[str, str, VideoRequest, str, dict[str, Any]]] = [
     ("orcarouter", "kling omni video", req("kling/kling-video-o1", duration=5, reference_videos=[VIDEO]),
      "/v1/video/generations",
      {"model": "kling/kling-video-o1", "prompt": P,
-      "metadata": {"duration": "5",
+      "metadata": {"aspect_ratio": "16:9", "duration": "5",  # always sent: new-api reads absent as 1:1
                    "video_list": [{"video_url": VIDEO, "refer_type": "feature", "keep_original_sound": "no"}]}}),
     ("orcarouter", "seedance", req("byteplus/dreamina-seedance-2-0-260128", duration=5, aspect_ratio="16:9",
                                    first_frame=FIRST, resolution="720p", audio=True, seed=7),
@@ -75,7 +75,7 @@ CASES: list[tuple[str, str, VideoRequest, str, dict[str, Any]]] = [
                                             first_frame=FIRST, last_frame=LAST),
      "/v1/videos",
      {"model": "Kling-3.0", "prompt": P, "seconds": "12", "images": [FIRST, LAST], "resolution": "1080p",
-      "audio_generation": True, "input_region": "Oversea"}),
+      "audio_generation": "Enabled", "input_region": "Oversea"}),
     ("omnirouters", "resolution in the name", req("Kling-3.0-omni-1080p", duration=5, reference_videos=[VIDEO]),
      "/v1/videos",
      {"model": "Kling-3.0-omni-1080p", "prompt": P, "seconds": "5", "videos": [VIDEO], "input_region": "Oversea"}),
@@ -88,14 +88,14 @@ CASES: list[tuple[str, str, VideoRequest, str, dict[str, Any]]] = [
     ("octopusx", "kling", req("Kling-3.0-Omni", duration=15, aspect_ratio="9:16", resolution="720p", audio=True,
                               first_frame=FIRST, last_frame=LAST),
      "/v1/videos",
-     {"model": "Kling-3.0-Omni", "prompt": P, "seconds": "15", "image": FIRST,
+     {"model": "Kling-3.0-Omni", "prompt": P, "seconds": "15", "size": "720x1280", "image": FIRST,
       "metadata": {"output_config": {"duration": 15, "resolution": "720P", "aspect_ratio": "9:16",
                                      "audio_generation": "Enabled"}, "last_frame_url": LAST}}),
     ("octopusx", "kling video + options", req("Kling-3.0-Omni", duration=5, aspect_ratio="16:9", first_frame=FIRST,
                                               reference_videos=[VIDEO], options={"scene_type": "motion_control",
                                                                                  "motion_level": "pro"}),
      "/v1/videos",
-     {"model": "Kling-3.0-Omni", "prompt": P, "seconds": "5", "image": FIRST,
+     {"model": "Kling-3.0-Omni", "prompt": P, "seconds": "5", "size": "1280x720", "image": FIRST,
       "metadata": {"output_config": {"duration": 5, "aspect_ratio": "16:9"}, "video_url": VIDEO,
                    "scene_type": "motion_control", "motion_level": "pro"}}),
     ("octopusx", "kling 2.6 first frame", req("Kling-2.6", duration=10, aspect_ratio="1:1", first_frame=FIRST,
@@ -107,7 +107,7 @@ CASES: list[tuple[str, str, VideoRequest, str, dict[str, Any]]] = [
     ("octopusx", "seedance", req("doubao-seedance-2-0-260128", duration=5, aspect_ratio="16:9", first_frame=FIRST,
                                  seed=3),
      "/v1/video/generations",
-     {"model": "doubao-seedance-2-0-260128",
+     {"model": "doubao-seedance-2-0-260128", "prompt": P,  # stock new-api requires a top-level prompt
       "content": [{"type": "text", "text": P},
                   {"type": "image_url", "image_url": {"url": FIRST}, "role": "first_frame"}],
       "metadata": {"duration": 5, "ratio": "16:9", "seed": 3}}),
@@ -141,7 +141,18 @@ CASES: list[tuple[str, str, VideoRequest, str, dict[str, Any]]] = [
                    "image_tail": LAST}}),
     ("infinityblue", "veo", req("veo_3_1", duration=8, aspect_ratio="9:16", first_frame=DATA_URI, seed=42),
      "/v1/video/generations",
-     {"model": "veo_3_1", "prompt": P, "image": DATA_URI, "duration": 8, "seed": 42, "width": 720, "height": 1280}),
+     # relay/channel/task/gemini: size, top-level duration, camelCase metadata
+     {"model": "veo_3_1", "prompt": P, "image": DATA_URI, "duration": 8, "seed": 42, "size": "720x1280",
+      "metadata": {"aspectRatio": "9:16", "seed": 42}}),
+    ("infinityblue", "veo 1080p negative", req("veo_3_1-fast", duration=6, resolution="1080p", negative_prompt="blur",
+                                               audio=True),
+     "/v1/video/generations",
+     {"model": "veo_3_1-fast", "prompt": P, "duration": 6, "size": "1920x1080",
+      "metadata": {"resolution": "1080p", "negativePrompt": "blur", "generateAudio": True}}),
+    ("infinityblue", "kling ratio defaulted", req("kling-v2-1-master", duration=10),
+     "/v1/video/generations",
+     {"model": "kling-v2-1-master", "prompt": P, "duration": 10,
+      "metadata": {"aspect_ratio": "16:9", "duration": "10"}}),
 ]
 
 
@@ -164,4 +175,4 @@ def test_build_submit_is_pure_and_matches_what_is_sent():
     provider = adapter_class("orcarouter")(None, base_url="https://api.orcarouter.ai", api_key=SecretStr("k"))
     path, body = provider.build_submit(req("kling/kling-v3", duration=3))
     assert path == "/v1/video/generations"
-    assert body == {"model": "kling/kling-v3", "prompt": P, "metadata": {"duration": "3"}}
+    assert body == {"model": "kling/kling-v3", "prompt": P, "metadata": {"aspect_ratio": "16:9", "duration": "3"}}

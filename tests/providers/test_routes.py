@@ -44,7 +44,7 @@ async def test_generations_view_variants(shape):
 
 @pytest.mark.parametrize("shape", ["B", "octopusx"])
 async def test_videos_view_variants(shape):
-    seen, gw, _ = await run("octopusx", timeline=Timeline(seconds=10), steps=[4, 6], videos_shape=shape)
+    seen, _, _ = await run("octopusx", timeline=Timeline(seconds=10), steps=[4, 6], videos_shape=shape)
     assert (seen[0].status, seen[0].progress) == (TaskStatus.RUNNING, 40)
     assert seen[1].status is TaskStatus.SUCCEEDED and seen[1].video_url.endswith(".mp4")
     if shape == "octopusx":

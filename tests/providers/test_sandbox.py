@@ -107,7 +107,7 @@ async def test_validation_is_real():
             await provider.submit(VideoRequest(model="kling-sim", prompt="x", aspect_ratio="21:9"))
         with pytest.raises(InvalidRequest, match="generates audio only at resolution 1080p"):
             await provider.submit(VideoRequest(model="kling-sim", prompt="x", audio=True))
-        with pytest.raises(InvalidRequest, match="has no model 'kling'. Its models: kling-sim, veo-sim"):
+        with pytest.raises(InvalidRequest, match=r"has no model 'kling'\. Its models: kling-sim, veo-sim"):
             await provider.submit(VideoRequest(model="kling", prompt="x"))
 
 
