@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
@@ -13,14 +12,11 @@ from providers.registry import SPECS, GatewayConfig
 
 
 def default_home() -> Path:
-    """The platform's user data folder for videogen-mcp."""
-    if sys.platform == "win32":
-        root = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
-    elif sys.platform == "darwin":
-        root = Path.home() / "Library" / "Application Support"
-    else:
-        root = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return root / "videogen-mcp"
+    """The platform's user data folder: ~/.local/share/videogen-mcp (or $XDG_DATA_HOME) on Linux,
+    ~/Library/Application Support/videogen-mcp on macOS, %LOCALAPPDATA%\\videogen-mcp on Windows."""
+    import platformdirs
+
+    return platformdirs.user_data_path("videogen-mcp", appauthor=False, roaming=False)
 
 
 def _env(name: str) -> AliasChoices:

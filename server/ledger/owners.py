@@ -1,26 +1,41 @@
-"""Lease owners: who a lease names (host, pid, start time, a random part) and whether that process still lives."""
+"""Lease owners: who a lease names (host, pid, process start time, a random part) and whether that process lives.
+
+Liveness comes from psutil, the same on Linux, macOS and Windows (on Windows `os.kill(pid, 0)` sends a Ctrl-C event
+rather than testing for existence, and there is no /proc anywhere but Linux).
+"""
 
 from __future__ import annotations
 
 import os
 import socket
 
+# Start times are written "t<seconds since the epoch>". Ledgers from before hold Linux clock ticks (all digits) or
+# "-" there: for those only the pid's existence is checked, and a lease they hold simply runs out.
+_PREFIX = "t"
+_SLACK = 1.0  # seconds: a start time read twice may shift by rounding or a clock step; errs toward "alive"
 
-def _proc_stat(pid: int) -> list[bytes] | None:
-    """Fields 3.. of /proc/<pid>/stat (state first), or None off Linux or when unreadable."""
+
+def process_start(pid: int) -> tuple[bool, float | None]:
+    """(whether the process runs, its start time in seconds since the epoch if readable). A zombie does not run."""
+    import psutil  # off the start path: only a lease decision needs it
+
     try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            return stat.read().rsplit(b")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:  # killed, not yet reaped by its parent
+            return False, None
+        return True, proc.create_time()
+    except psutil.NoSuchProcess:
+        return False, None
+    except psutil.Error:  # access denied and the like: it exists
+        return True, None
 
 
 def process_owner() -> str:
     """A lease owner id: host, pid, the pid's start time (pids get reused) and a random part (two Engines in one
     process are distinct owners)."""
-    fields_ = _proc_stat(os.getpid())
-    started = fields_[19].decode() if fields_ and len(fields_) > 19 else "-"
-    return f"{socket.gethostname()}:{os.getpid()}:{started}:{os.urandom(4).hex()}"
+    _, started = process_start(os.getpid())
+    stamp = f"{_PREFIX}{started:.3f}" if started is not None else "-"
+    return f"{socket.gethostname()}:{os.getpid()}:{stamp}:{os.urandom(4).hex()}"
 
 
 def owner_alive(owner: str) -> bool:
@@ -28,16 +43,17 @@ def owner_alive(owner: str) -> bool:
     parts = owner.rsplit(":", 3)
     if len(parts) != 4 or parts[0] != socket.gethostname() or not parts[1].isdigit():
         return True
-    pid, started = int(parts[1]), parts[2]
+    return same_process(parts[2], *process_start(int(parts[1])))
+
+
+def same_process(recorded: str, running: bool, started: float | None) -> bool:
+    """Whether the process now at the lease's pid is the one whose start time the lease recorded. Unknown start
+    times and old-format records count as the same: never take a live lease on a guess."""
+    if not running:
+        return False
+    if started is None or not recorded.startswith(_PREFIX):
+        return True
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
+        return abs(float(recorded[len(_PREFIX):]) - started) <= _SLACK
+    except ValueError:
         return True
-    fields_ = _proc_stat(pid)
-    if fields_ is None or len(fields_) <= 19:
-        return True
-    if fields_[0] == b"Z":  # killed, not yet reaped by its parent
-        return False
-    return started == "-" or fields_[19].decode() == started

@@ -14,7 +14,7 @@ from engine_stubs import dead_owner, make_row, request
 from server.ledger.store import (
     SCHEMA_VERSION, Ledger, LedgerConflict, LedgerError, lease_is_live, new_task_id,
 )
-from server.ledger.owners import owner_alive, process_owner
+from server.ledger.owners import owner_alive, process_owner, same_process
 from server.engine.submit import describe_request
 
 pytestmark = pytest.mark.anyio
@@ -134,8 +134,19 @@ async def test_a_dead_processes_lease_is_free_at_once(tmp_path):
     assert await ledger.acquire(row.task_id, process_owner(), ttl=10) is not None
     assert owner_alive(process_owner()) and owner_alive("otherhost:1:2:x")
     host, pid, started, _ = process_owner().rsplit(":", 3)
-    assert not owner_alive(f"{host}:{pid}:{int(started) + 1}:x")  # our pid, reused by a newer process
+    assert started.startswith("t")
+    assert not owner_alive(f"{host}:{pid}:t{float(started[1:]) + 5}:x")  # our pid, reused by a newer process
+    assert owner_alive(f"{host}:{pid}:12345:x")  # a record from before (Linux clock ticks): the pid runs
     ledger.close()
+
+
+def test_same_process_compares_start_times_and_trusts_what_it_cannot_read():
+    assert not same_process("t100.000", False, None)  # gone (or a zombie)
+    assert same_process("t100.000", True, 100.4)  # the same start, read again
+    assert not same_process("t100.000", True, 160.0)  # the pid now belongs to a newer process
+    assert same_process("t100.000", True, None)  # exists, start time unreadable (access denied)
+    assert same_process("-", True, 160.0) and same_process("4242", True, 160.0)  # old records: pid only
+    assert not same_process("4242", False, None)
 
 
 async def test_busy_database_is_waited_out_never_raised(tmp_path):
