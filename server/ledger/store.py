@@ -157,6 +157,13 @@ def _fetch(conn: sqlite3.Connection, task_id: str) -> TaskRow | None:
     return _row(conn.execute(_SELECT + "WHERE task_id = ?", (task_id,)).fetchone())
 
 
+def make_private(path: Path, *, posix: bool = os.name == "posix") -> None:
+    """Owner-only access where file modes mean it (Linux, macOS). On Windows a mode only sets the read-only flag;
+    the user's profile folder (%LOCALAPPDATA%) already keeps its files to that user."""
+    if posix:
+        os.chmod(path, 0o600)
+
+
 class Ledger:
     """Async facade over one SQLite connection used from worker threads, one statement batch at a time."""
 
@@ -188,7 +195,7 @@ class Ledger:
                     "example rename it to tasks.sqlite3.damaged) and start again, or restore it from a backup."
                 ) from None
             if fresh:
-                os.chmod(self.path, 0o600)  # prompts are private
+                make_private(self.path)  # prompts are private
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("BEGIN IMMEDIATE")

@@ -19,6 +19,7 @@ import anyio
 import anyio.to_thread
 import httpx2
 
+from server.media import files
 from server.media.netguard import Resolver, Target, URLRefused, check_url, redact
 from server.media.netguard import printable as _show
 
@@ -329,10 +330,10 @@ def _commit(tmp: str, final: Path, folder: Path) -> None:
     # rename() never follows a symlink at the target, but refuse one anyway: someone is tampering with the folder.
     if final.parent != folder or final.is_symlink() or (final.exists() and not final.is_file()):
         raise MediaError("unsafe_path", f"refusing to replace {_show(final)}: it is a link or a folder; remove it")
-    os.replace(tmp, final)
-    with suppress(OSError, AttributeError):  # persist the rename itself (POSIX; not possible on Windows)
-        dir_fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+    try:
+        files.replace(tmp, final)
+    except files.FileInUse as exc:
+        raise MediaError("disk", f"could not save {_show(final)}: the previous video of that name is open in another "
+                         "program (a video player?); close it and ask for the task again") from exc
+    with suppress(OSError):  # persist the rename itself (POSIX; NTFS journals it)
+        files.fsync_dir(folder)

@@ -7,11 +7,10 @@ import errno
 import os
 import re
 import stat
-import urllib.parse
-import urllib.request
 from pathlib import Path
 
 from providers.base import MediaRef
+from server.media import files
 from server.media.download import MediaError, os_reason, sniff_image
 from server.media.netguard import printable as _show
 
@@ -36,7 +35,8 @@ def load_local_image(value: str, *, allowed_dirs: list[Path], max_bytes: int = 1
         roots = [Path(d).expanduser().resolve() for d in allowed_dirs]
     except (OSError, RuntimeError, ValueError) as exc:
         raise MediaError("not_found", f"cannot read {shown}: {os_reason(exc)}") from exc
-    if not any(real.is_relative_to(root) for root in roots):
+    if not any(files.is_within(str(real), [str(root)], case_insensitive=files.case_insensitive_at(root))
+               for root in roots):
         dirs = ", ".join(str(r) for r in roots) or "none"
         raise MediaError("unsafe_path", f"{shown} is outside the folders this server may read ({dirs}); move it there "
                          "or set VIDEOGEN_INPUT_DIRS")
@@ -59,10 +59,10 @@ def _local_path(value: str) -> Path:
         raise MediaError("unsafe_path", "the image path is empty or contains a NUL byte")
     text = value.strip()
     if text.lower().startswith("file:"):
-        parts = urllib.parse.urlsplit(text)
-        if parts.netloc not in ("", "localhost"):
+        local = files.file_url_path(text)
+        if local is None:
             raise MediaError("unsafe_path", f"{_show(text)}: file:// URLs must name a file on this machine")
-        text = urllib.request.url2pathname(parts.path)
+        text = local
     elif not is_local_path(text):
         raise MediaError("unsafe_path", f"{_show(text)} is not a local file path (absolute, ~/..., ./... or file://)")
     return Path(text).expanduser()
@@ -73,16 +73,14 @@ def _read_capped(real: Path, info: os.stat_result, max_bytes: int, shown: str) -
                            "images; resize or recompress it")
     if info.st_size > max_bytes:
         raise too_large
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
-    try:
-        fd = os.open(real, flags)  # O_NOFOLLOW/O_NONBLOCK: a symlink or FIFO swapped in after the check fails here
+    try:  # a symlink, FIFO or other file swapped in after the checks above is refused here
+        fd = files.open_checked(real, info)
+    except files.FileChanged as exc:
+        raise MediaError("unsafe_path", f"{shown} changed while being read; try again") from exc
     except OSError as exc:
         reason = "it changed while being read" if exc.errno == errno.ELOOP else os_reason(exc)
         raise MediaError("not_found", f"cannot read {shown}: {reason}") from exc
     try:
-        now = os.fstat(fd)
-        if (now.st_dev, now.st_ino) != (info.st_dev, info.st_ino) or not stat.S_ISREG(now.st_mode):
-            raise MediaError("unsafe_path", f"{shown} changed while being read; try again")
         chunks, size = [], 0
         while size <= max_bytes:  # never trust st_size alone: read at most max_bytes + 1
             chunk = os.read(fd, min(1 << 20, max_bytes + 1 - size))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -12,7 +13,7 @@ import pytest
 from engine_stubs import dead_owner, make_row, request
 
 from server.ledger.store import (
-    SCHEMA_VERSION, Ledger, LedgerConflict, LedgerError, lease_is_live, new_task_id,
+    SCHEMA_VERSION, Ledger, LedgerConflict, LedgerError, lease_is_live, make_private, new_task_id,
 )
 from server.ledger.owners import owner_alive, process_owner, same_process
 from server.engine.submit import describe_request
@@ -29,7 +30,8 @@ async def test_opened_lazily_with_wal_full_sync_and_a_schema_version(tmp_path):
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert ledger._conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
-    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    if os.name == "posix":  # Windows has no file modes (see make_private)
+        assert oct(path.stat().st_mode & 0o777) == "0o600"
     ledger.close()
 
 
@@ -210,3 +212,14 @@ def test_rows_convert_to_public_tasks():
     assert task.status.value == "unknown" and task.error.code == "submitting"
     done = replace(row, state="succeeded", progress=100, video_url="https://x/y.mp4").to_task()
     assert done.error is None and done.status.value == "succeeded"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
+def test_the_ledger_is_made_private_only_where_modes_mean_it(tmp_path):
+    path = tmp_path / "t.db"
+    path.write_bytes(b"")
+    path.chmod(0o644)
+    make_private(path, posix=False)
+    assert path.stat().st_mode & 0o777 == 0o644
+    make_private(path, posix=True)
+    assert path.stat().st_mode & 0o777 == 0o600
