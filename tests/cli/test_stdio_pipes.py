@@ -1,0 +1,55 @@
+"""The stdio server and its client's pipes: closing stdin (how a client says goodbye, on every platform) ends the
+server at once with exit 0, even with a paid job in flight (the job stays in the ledger for the next start)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+SCRIPT = Path(sys.executable).parent / ("videogen-mcp.exe" if sys.platform == "win32" else "videogen-mcp")
+
+
+def start(home: Path) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and not k.startswith("VIDEOGEN_")}
+    env.update(VIDEOGEN_HOME=str(home), VIDEOGEN_SANDBOX_SECONDS="30")  # the job is still running at the close
+    return subprocess.Popen([str(SCRIPT)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=env)
+
+
+def send(proc: subprocess.Popen[bytes], message: dict) -> None:
+    proc.stdin.write((json.dumps({"jsonrpc": "2.0", **message}) + "\n").encode())
+    proc.stdin.flush()
+
+
+def test_closing_stdin_ends_the_server_promptly_with_exit_0(tmp_path):
+    proc = start(tmp_path)
+    try:
+        send(proc, {"id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}})
+        assert json.loads(proc.stdout.readline())["id"] == 1
+        send(proc, {"method": "notifications/initialized"})
+        send(proc, {"id": 2, "method": "tools/call", "params": {"name": "generate_video", "arguments": {
+            "model": "sandbox/kling-sim", "prompt": "a kite", "wait_seconds": 0}}})
+        answer = json.loads(proc.stdout.readline())
+        assert answer["id"] == 2 and not answer["result"].get("isError"), answer
+        closed = time.monotonic()
+        proc.stdin.close()
+        assert proc.wait(timeout=20) == 0
+        elapsed = time.monotonic() - closed
+        stderr = proc.stderr.read().decode()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+    assert elapsed < 5, f"{elapsed:.1f} s from closing stdin to exit"
+    assert "Traceback" not in stderr, stderr
+    assert (tmp_path / "tasks.sqlite3").exists()  # the in-flight job was recorded before the answer
