@@ -23,7 +23,9 @@ def is_local_path(value: str) -> bool:
         return False
     if lowered.startswith("file:") or text.startswith(("~", "./", "../", ".\\", "..\\")):
         return True
-    return os.path.isabs(text) or bool(re.match(r"[A-Za-z]:[\\/]", text))  # POSIX absolute or a Windows drive
+    # Rooted (/x, \x) or with a drive (C:\x, C:/x), on every platform: not os.path.isabs, which since Python 3.13
+    # says False on Windows for "/home/me/cat.png" (no drive), though that is still a path and not a URL.
+    return text.startswith(("/", "\\")) or bool(re.match(r"[A-Za-z]:[\\/]", text))
 
 
 def load_local_image(value: str, *, allowed_dirs: list[Path], max_bytes: int = 10 * 1024 * 1024) -> MediaRef:

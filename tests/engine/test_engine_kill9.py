@@ -5,9 +5,7 @@ through get_video_task."""
 from __future__ import annotations
 
 import json
-import os
 import queue
-import signal
 import subprocess
 import sys
 import threading
@@ -69,7 +67,7 @@ class StdioServer:
         return result["structuredContent"]
 
     def kill9(self) -> None:
-        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.kill()  # SIGKILL on POSIX, TerminateProcess on Windows: no clean-up runs either way
         self.proc.wait()  # reaped: its pid is really gone, as after a crash
         self._err.close()
 
