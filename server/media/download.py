@@ -334,6 +334,6 @@ def _commit(tmp: str, final: Path, folder: Path) -> None:
         files.replace(tmp, final)
     except files.FileInUse as exc:
         raise MediaError("disk", f"could not save {_show(final)}: the previous video of that name is open in another "
-                         "program (a video player?); close it and ask for the task again") from exc
+                         "program (a video player?); close it, or use the video link meanwhile") from exc
     with suppress(OSError):  # persist the rename itself (POSIX; NTFS journals it)
         files.fsync_dir(folder)

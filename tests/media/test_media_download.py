@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import stat
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from media_fakes import PUBLIC_IP, PUBLIC_TABLE, Origin, fake_resolver, parts_left, tree
 
 from server.media import download as media
+from server.media import files
 from server.media.download import MediaError, download_video, video_mime
 
 pytestmark = pytest.mark.anyio
@@ -182,6 +184,34 @@ async def test_existing_file_is_replaced_but_a_symlink_is_refused(client, mp4, t
     with pytest.raises(MediaError) as info:
         await fetch(client, f"{CDN}/video.mp4", dest)
     assert info.value.code == "unsafe_path" and outside.read_bytes() == b"keep" and not parts_left(tmp_path)
+
+
+@pytest.mark.parametrize("closes_after", [2, None])
+async def test_a_video_held_open_by_a_player_on_windows(client, mp4, tmp_path, monkeypatch, closes_after):
+    """Windows refuses to replace a file another program has open: retried, then a clear error, no .part left."""
+    dest = tmp_path / "videos"
+    dest.mkdir()
+    (dest / "task_1.mp4").write_bytes(b"old, playing")
+    refusals = [0]
+
+    def rename(src, dst):
+        if closes_after is None or refusals[0] < closes_after:
+            refusals[0] += 1
+            raise PermissionError(13, "Access is denied", str(dst))
+        os.replace(src, dst)
+
+    monkeypatch.setattr(files, "replace", functools.partial(files.replace, windows=True, rename=rename,
+                                                             sleep=lambda s: None))
+    if closes_after is not None:  # the player let go during the retries
+        assert (await fetch(client, f"{CDN}/video.mp4", dest)).read_bytes() == mp4
+        assert refusals[0] == closes_after
+    else:
+        with pytest.raises(MediaError) as info:
+            await fetch(client, f"{CDN}/video.mp4", dest)
+        assert info.value.code == "disk" and "open in another program" in str(info.value)
+        assert refusals[0] == files.REPLACE_ATTEMPTS
+        assert (dest / "task_1.mp4").read_bytes() == b"old, playing"
+    assert not parts_left(tmp_path)
 
 
 async def test_unusable_download_folders(client, tmp_path):
