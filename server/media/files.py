@@ -53,13 +53,6 @@ def fsync_dir(folder: str | Path, *, posix: bool = POSIX) -> None:
         os.close(fd)
 
 
-def restrict(path: str | Path, mode: int, *, posix: bool = POSIX) -> None:
-    """chmod where modes mean something; on Windows chmod only toggles the read-only flag (the folder's ACLs,
-    inherited from the user's profile, are what keeps the files private there)."""
-    if posix:
-        os.chmod(path, mode)
-
-
 def read_flags(available: Iterable[str] | None = None) -> tuple[int, bool]:
     """Flags for reading a local input, and whether the kernel itself refuses a symlink (O_NOFOLLOW: Linux,
     macOS). Where it does not exist (Windows), the caller checks with lstat before opening: see `open_checked`."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 import os
-import stat
 import sys
 from pathlib import Path
 
@@ -59,17 +58,6 @@ def test_folder_fsync_runs_on_posix_and_is_skipped_elsewhere(tmp_path):
     files.fsync_dir(tmp_path / "missing", posix=False)  # skipped: never touches the path
     with pytest.raises(OSError):
         files.fsync_dir(tmp_path / "missing", posix=True)
-
-
-@pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
-def test_modes_are_applied_only_where_they_mean_something(tmp_path):
-    path = tmp_path / "f"
-    path.write_bytes(b"")
-    path.chmod(0o644)
-    files.restrict(path, 0o600, posix=False)
-    assert stat.S_IMODE(path.stat().st_mode) == 0o644
-    files.restrict(path, 0o600, posix=True)
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
 def test_read_flags_use_o_nofollow_only_where_it_exists():
