@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from providers.base import MediaRef, ModelInfo, Provider, VideoRequest
 from providers.errors import ProviderError
+from providers.validate import choices
 from server.media import images
 from server.media import download as media
 from server.surface import tasks_ext
@@ -211,7 +212,10 @@ async def generate_video(
 ) -> t.CallToolResult | dict[str, Any]:
     started = time.monotonic()
     args: GenerateArgs = parse(GenerateArgs, arguments)
-    provider, _info, name = resolve_model(rt, args.model)
+    provider, info, name = resolve_model(rt, args.model)
+    if args.duration is not None and info is not None and info.durations and args.duration not in info.durations:
+        raise ToolInputError(f"{args.model} takes duration {choices(info.durations, unit='s')} (got "
+                             f"{args.duration}). Nothing was sent; no cost.")
     try:
         request = build_request(rt, args, name)
         provider.validate(request)
