@@ -58,11 +58,11 @@ async def generate(settings: Settings, args: argparse.Namespace) -> int:
         columns = (TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                    TimeElapsedColumn())
         with Progress(*columns, console=err, transient=False) as bar:
-            row = bar.add_task(describe(task), total=100)
+            row = bar.add_task(_stage(task), total=100)
 
             async def on_change(update: Task) -> None:
                 done = 100 if update.status is TaskStatus.SUCCEEDED else (update.progress or 0)
-                bar.update(row, completed=done, description=describe(update))
+                bar.update(row, completed=done, description=_stage(update))
 
             task = await (await rt.engine()).wait(task.task_id, 3600, on_change)
         if task.status is not TaskStatus.SUCCEEDED:
@@ -98,6 +98,11 @@ async def models(settings: Settings, args: argparse.Namespace) -> int:
                       str(m.get("price", {}).get("usd_per_second", "")))
     out.print(table)
     return 0
+
+
+def _stage(task: Task) -> str:
+    """The bar's label: the stage only, since the bar's own column shows the percentage."""
+    return "running" if task.status is TaskStatus.RUNNING else describe(task)
 
 
 async def tasks(settings: Settings, args: argparse.Namespace) -> int:
