@@ -18,6 +18,9 @@ def parser() -> argparse.ArgumentParser:
         description="MCP server for AI video generation (Kling, Seedance, Veo, Sora, Hailuo, Vidu...) through API "
         "gateways, with a free simulated sandbox. With no command: the MCP server on stdio.",
     )
+    from importlib.metadata import version
+
+    p.add_argument("--version", action="version", version=f"videogen-mcp {version('videogen-mcp')}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     s = sub.add_parser("serve", help="run the MCP server (stdio, or streamable HTTP at /mcp)")
@@ -35,6 +38,13 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--image", help="first frame: a local file, an http(s) URL or a data: URI")
     g.add_argument("--out", help="folder to save the video in (default: VIDEOGEN_DOWNLOAD_DIR)")
     g.add_argument("--idempotency-key", help="same key, same job: safe to re-run without paying twice")
+    g.add_argument("--last-frame", help="last frame: a local file, an http(s) URL or a data: URI")
+    g.add_argument("--reference-image", action="append", default=[], help="a reference image (repeatable)")
+    g.add_argument("--negative-prompt", help="what the video should avoid")
+    g.add_argument("--seed", type=int, help="seed, for models that take one")
+    g.add_argument("--audio", action=argparse.BooleanOptionalAction, default=None, help="generate sound (or not)")
+    g.add_argument("--no-wait", action="store_true", help="print the task id at once; follow with `task ID --wait`")
+    g.add_argument("--json", action="store_true", help="print the task as JSON")
 
     m = sub.add_parser("models", help="list the models of the configured gateways")
     m.add_argument("--provider", help="only this provider")
@@ -47,6 +57,7 @@ def parser() -> argparse.ArgumentParser:
     tk = sub.add_parser("task", help="show one task (and optionally wait for it)")
     tk.add_argument("task_id")
     tk.add_argument("--wait", type=float, default=0, help="seconds to wait for it to finish")
+    tk.add_argument("--json", action="store_true", help="print JSON only (no summary on stderr)")
 
     sub.add_parser("doctor", help="check configuration, keys and gateway reachability")
     return p

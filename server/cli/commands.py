@@ -38,7 +38,9 @@ async def generate(settings: Settings, args: argparse.Namespace) -> int:
         try:
             call = GenerateArgs(model=model, prompt=args.prompt, duration=args.duration,
                                 aspect_ratio=args.aspect_ratio, resolution=args.resolution,
-                                first_frame_image=args.image, idempotency_key=args.idempotency_key)
+                                first_frame_image=args.image, idempotency_key=args.idempotency_key,
+                                last_frame_image=args.last_frame, reference_images=args.reference_image,
+                                negative_prompt=args.negative_prompt, seed=args.seed, audio=args.audio)
             provider, _, name = resolve_model(rt, call.model)
             request = build_request(rt, call, name)
             provider.validate(request)
@@ -49,18 +51,26 @@ async def generate(settings: Settings, args: argparse.Namespace) -> int:
         if started.reused:
             err.print(f"[yellow]{started.reason}[/]")
         task = started.task
+        if args.no_wait:
+            print(dumps(task.public()) if args.json else task.task_id)
+            err.print(f"Follow it with: videogen-mcp task {task.task_id} --wait 600")
+            return 0
         columns = (TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                    TimeElapsedColumn())
         with Progress(*columns, console=err, transient=False) as bar:
-            row = bar.add_task(describe(task), total=100)
+            row = bar.add_task(_stage(task), total=100)
 
             async def on_change(update: Task) -> None:
                 done = 100 if update.status is TaskStatus.SUCCEEDED else (update.progress or 0)
-                bar.update(row, completed=done, description=describe(update))
+                bar.update(row, completed=done, description=_stage(update))
 
             task = await (await rt.engine()).wait(task.task_id, 3600, on_change)
         if task.status is not TaskStatus.SUCCEEDED:
             raise CommandError(task_text(task))
+        if args.json:
+            print(dumps(task.public()))
+            return 0
+        out.print(f"Task: {task.task_id}", soft_wrap=True)
         if task.sandbox:  # its link only works inside this server; the file is what a person wants
             out.print("Done: a sandbox video (simulated, free).")
         else:
@@ -90,6 +100,11 @@ async def models(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _stage(task: Task) -> str:
+    """The bar's label: the stage only, since the bar's own column shows the percentage."""
+    return "running" if task.status is TaskStatus.RUNNING else describe(task)
+
+
 async def tasks(settings: Settings, args: argparse.Namespace) -> int:
     async with open_runtime(settings) as rt:
         recent = await (await rt.engine()).list(args.limit)
@@ -98,7 +113,7 @@ async def tasks(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     table = Table(title=f"{len(recent)} recent tasks")
     for col in ("task_id", "model", "status", "progress", "created", "video"):
-        table.add_column(col)
+        table.add_column(col, no_wrap=col == "task_id", min_width=35 if col == "task_id" else None)
     for x in recent:
         table.add_row(x.task_id, x.model, x.status.value, "" if x.progress is None else f"{x.progress}%",
                       x.created_at.strftime("%Y-%m-%d %H:%M"), x.local_path or x.video_url or "")
@@ -113,7 +128,8 @@ async def task(settings: Settings, args: argparse.Namespace) -> int:
             raise CommandError(f"no task {args.task_id!r} (see `videogen-mcp tasks`)")
         found = await (await rt.engine()).wait(found.task_id, args.wait)
     print(json.dumps(found.public(), indent=2))
-    err.print(task_text(found))
+    if not args.json:
+        err.print(task_text(found))
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import sys
 from typing import Any
 
 from mcp.server import Server
@@ -65,4 +66,6 @@ def serve_http(server: Server, settings: Settings, *, host: str, port: int, stat
     import uvicorn
 
     app = http_app(server, settings, host=host, stateless=stateless)
+    shown = f"[{host}]" if ":" in host else host
+    print(f"videogen-mcp: serving MCP over streamable HTTP at http://{shown}:{port}/mcp", file=sys.stderr, flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", lifespan="on")

@@ -23,7 +23,7 @@ def _when(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def task_text(task: Task, *, note: str = "") -> str:
+def task_text(task: Task, *, note: str = "", wait_hint: float = 40) -> str:
     """What happened and what the agent should do next, in plain words."""
     head = "[sandbox: simulated, free] " if task.sandbox else ""
     ref = f"Video task {task.task_id} ({task.model})"
@@ -41,12 +41,19 @@ def task_text(task: Task, *, note: str = "") -> str:
                 state += f" ({task.progress}%)"
             text = (
                 f"{ref} {state}. It continues on the server: call get_video_task with task_id "
-                f'"{task.task_id}" and wait_seconds=40 to follow it; do not call generate_video again for this '
-                "video (that would start and bill a new job)."
+                f'"{task.task_id}" and wait_seconds={wait_hint:g} to follow it; do not call generate_video again '
+                "for this video (that would start and bill a new job)."
             )
         case TaskStatus.FAILED | TaskStatus.CANCELLED:
-            why = task.error.message if task.error else "no reason given by the gateway"
-            text = f"{ref} {task.status.value}: {why} Nothing more will happen for this task."
+            why = _sentence(task.error.message if task.error else "no reason given by the gateway")
+            text = f"{ref} {task.status.value}: {why}"
+            if "Nothing more will happen" not in why:  # the poller's notes already say it
+                text += " Nothing more will happen for this task."
+        case TaskStatus.UNKNOWN if task.error is not None and task.error.code == "submitting":
+            text = (
+                f"{ref} is being submitted: the gateway has not answered yet. Do not submit again; call "
+                f'get_video_task with task_id "{task.task_id}" and wait_seconds={wait_hint:g} to see the outcome.'
+            )
         case TaskStatus.UNKNOWN:
             why = task.error.message if task.error else "the gateway's answer could not be read."
             text = (
@@ -62,8 +69,19 @@ def task_text(task: Task, *, note: str = "") -> str:
     return head + text
 
 
-def task_result(task: Task, *, note: str = "") -> t.CallToolResult:
-    content: list[t.ContentBlock] = [t.TextContent(text=task_text(task, note=note))]
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def task_result(task: Task, *, note: str = "", links: bool = True, wait_hint: float = 40) -> t.CallToolResult:
+    """The text carries everything the agent needs (video URL, local path, next step), so a client that drops
+    or cannot forward `resource_link` blocks loses nothing. `links=False` for clients known to turn links into
+    something their model refuses (LangChain makes them file blocks, which ChatOpenAI rejects) or serializes at
+    length (the OpenAI Agents SDK dumps each one as ~600 chars of JSON)."""
+    content: list[t.ContentBlock] = [t.TextContent(text=task_text(task, note=note, wait_hint=wait_hint))]
+    if not links:
+        return t.CallToolResult(content=content, structured_content=task.public())
     if task.status is TaskStatus.SUCCEEDED:
         if task.local_path:
             content.append(t.ResourceLink(uri=video_uri(task.task_id), name=f"{task.task_id}.mp4",

@@ -13,7 +13,25 @@ import mcp_types as t
 from providers.base import ModelInfo, Provider
 from server.tasks import TASK_OUTPUT_SCHEMA
 
-MAX_WAIT = 900.0  # seconds; a call may wait at most this long, whatever the agent asks
+# seconds; a call may wait at most this long, whatever the agent asks. Under Pydantic AI's 300 s read timeout and
+# the 5 min idle limits of Claude Code over HTTP, so an explicit wait never outlasts a common client.
+MAX_WAIT = 240.0
+
+
+def nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    """Optional argument: `null` means "not given" (OpenAI strict mode sends every property, null when unused)."""
+    out = dict(schema)
+    out["type"] = [schema["type"], "null"]
+    if "enum" in out:
+        out["enum"] = [*out["enum"], None]
+    return out
+
+
+def strict_object(props: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    """Every optional property nullable, so a strict converter (which makes every property required) keeps the
+    meaning: a strict caller sends null for what it does not use."""
+    props = {k: v if k in required else nullable(v) for k, v in props.items()}
+    return {"type": "object", "properties": props, "required": required, "additionalProperties": False}
 
 
 def model_id(provider: Provider, info: ModelInfo) -> str:
@@ -70,13 +88,14 @@ def generate_video_input_schema(providers: Mapping[str, Provider], default_wait:
         "first_frame_image": {"type": "string", "description": image},
         "last_frame_image": {"type": "string", "description": image},
         "reference_images": {"type": "array", "items": {"type": "string"}, "description": image + "s"},
-        "reference_videos": {"type": "array", "items": {"type": "string"}, "description": "http(s) URLs"},
-        "audio": {"type": "boolean", "description": "Generate sound"},
+        "reference_videos": {"type": "array", "items": {"type": "string"}, "description": "URLs"},
+        "audio": {"type": "boolean", "description": "With sound"},
         "seed": {"type": "integer"},
-        "options": {"type": "object", "description": "Gateway-native parameters, sent as given"},
+        # A JSON string, not an open object: strict mode has no way to say "any object" (an object is accepted too).
+        "options": {"type": "string", "description": "JSON object of gateway-native parameters"},
         "wait_seconds": {
             "type": "number", "minimum": 0, "maximum": MAX_WAIT,
-            "description": f"Max wait before returning the task (default {default_wait:g})",
+            "description": f"Max seconds to wait (default {default_wait:g})",
         },
         "idempotency_key": {"type": "string", "maxLength": 200,
                             "description": "Same key = same job, never billed twice"},
@@ -84,7 +103,7 @@ def generate_video_input_schema(providers: Mapping[str, Provider], default_wait:
     }
     if not durations:
         props["duration"].pop("enum")
-    return {"type": "object", "properties": props, "required": ["model"], "additionalProperties": False}
+    return strict_object(props, ["model"])
 
 
 def tool_definitions(providers: Mapping[str, Provider], default_wait: float) -> list[t.Tool]:
@@ -94,10 +113,9 @@ def tool_definitions(providers: Mapping[str, Provider], default_wait: float) -> 
             name="generate_video",
             title="Generate video",
             description=(
-                "Start ONE paid video job (text-to-video; image-to-video with first_frame_image), waiting up to "
-                "wait_seconds with progress. Returns the task: done with video_url, or running with task_id; then "
-                "use get_video_task, never generate_video again for the same video. Models/options: "
-                "list_video_models."
+                "Start ONE paid video job (image-to-video: first_frame_image), waiting up to wait_seconds with "
+                "progress. Returns the task: done with video_url, or running with task_id; then use get_video_task, "
+                "never generate_video again for the same video. null = not given."
             ),
             input_schema=generate_video_input_schema(providers, default_wait),
             output_schema=TASK_OUTPUT_SCHEMA,
@@ -112,15 +130,10 @@ def tool_definitions(providers: Mapping[str, Provider], default_wait: float) -> 
                 "Status of a video task by task_id (free; never starts a new job). With wait_seconds, waits for "
                 "it to finish, reporting progress. Returns video_url when done."
             ),
-            input_schema={
-                "type": "object",
-                "properties": {
-                    "task_id": {"type": "string"},
-                    "wait_seconds": {"type": "number", "minimum": 0, "maximum": MAX_WAIT, "default": 0},
-                },
-                "required": ["task_id"],
-                "additionalProperties": False,
-            },
+            input_schema=strict_object({
+                "task_id": {"type": "string"},
+                "wait_seconds": {"type": "number", "minimum": 0, "maximum": MAX_WAIT, "default": 0},
+            }, ["task_id"]),
             output_schema=TASK_OUTPUT_SCHEMA,
             annotations=t.ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=True),
         ),
@@ -131,11 +144,7 @@ def tool_definitions(providers: Mapping[str, Provider], default_wait: float) -> 
                 "Valid model ids for generate_video, with each model's allowed durations, resolutions, aspect "
                 "ratios, image/video inputs, audio and price. Free."
             ),
-            input_schema={
-                "type": "object",
-                "properties": {"provider": {"type": "string", "enum": provider_ids}},
-                "additionalProperties": False,
-            },
+            input_schema=strict_object({"provider": {"type": "string", "enum": provider_ids}}, []),
             output_schema={
                 "type": "object",
                 "properties": {"models": {"type": "array", "items": {"type": "object"}}},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import json
 import logging
 import time
 from typing import TYPE_CHECKING, Any
@@ -11,10 +12,11 @@ import anyio
 import mcp_types as t
 from mcp.server.context import ServerRequestContext
 from mcp.shared.exceptions import MCPError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from providers.base import MediaRef, ModelInfo, Provider, VideoRequest
 from providers.errors import ProviderError
+from providers.validate import choices
 from server.media import images
 from server.media import download as media
 from server.surface import tasks_ext
@@ -29,11 +31,26 @@ if TYPE_CHECKING:
 log = logging.getLogger("videogen")
 
 
-class GenerateArgs(BaseModel):
+class ForgivingArgs(BaseModel):
+    """Strict-mode callers send every property: `null` (and an empty string or list) means "not given"."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_unset(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        return {k: v for k, v in data.items() if k in REQUIRED or (v is not None and v not in ("", []))}
+
+
+REQUIRED = ("model", "task_id")  # kept even when empty, so the refusal names them
+
+
+class GenerateArgs(ForgivingArgs):
     model: str = Field(min_length=1)
     prompt: str | None = Field(None, max_length=10000)
-    duration: int | None = Field(None, ge=1, le=600)
+    duration: int | None = None  # checked against the model's own durations, which the refusal names
     aspect_ratio: str | None = None
     resolution: str | None = None
     negative_prompt: str | None = Field(None, max_length=10000)
@@ -48,15 +65,25 @@ class GenerateArgs(BaseModel):
     idempotency_key: str | None = Field(None, min_length=1, max_length=200)
     download: bool | None = None
 
+    @field_validator("options", mode="before")
+    @classmethod
+    def _options_json(cls, value: Any) -> Any:
+        if isinstance(value, str):  # the schema's form: a JSON string of an object
+            try:
+                value = json.loads(value)
+            except ValueError:
+                raise ValueError('options must be a JSON object, e.g. {"mode": "pro"}') from None
+        if not isinstance(value, dict):
+            raise ValueError('options must be a JSON object, e.g. {"mode": "pro"}')
+        return value
 
-class GetArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+class GetArgs(ForgivingArgs):
     task_id: str = Field(min_length=1, max_length=100)
     wait_seconds: float = Field(0, ge=0, le=MAX_WAIT)
 
 
-class ListArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ListArgs(ForgivingArgs):
     provider: str | None = None
 
 
@@ -71,7 +98,12 @@ def parse(model: type[BaseModel], arguments: dict[str, Any]) -> Any:
         problems = []
         for err in exc.errors(include_url=False):
             where = ".".join(str(p) for p in err["loc"]) or "arguments"
-            problems.append(f"{where}: {err['msg']}")
+            if err["type"] == "extra_forbidden":
+                problems.append(f"unknown argument {where!r} (arguments: {', '.join(model.model_fields)})")
+            elif err["type"] == "missing":
+                problems.append(f"{where} is required")
+            else:
+                problems.append(f"{where}: {err['msg'].removeprefix('Value error, ')}")
         raise ToolInputError("Invalid arguments: " + "; ".join(problems) + ".") from None
 
 
@@ -130,12 +162,43 @@ def build_request(rt: Runtime, args: GenerateArgs, name: str) -> VideoRequest:
     )
 
 
+def sends_progress(ctx: ServerRequestContext) -> bool:
+    """Whether the client asked for progress (a token in `_meta`), i.e. whether its idle timer can be fed."""
+    return bool(ctx.meta and ctx.meta.get("progress_token") is not None)
+
+
+def fitting_wait(ctx: ServerRequestContext, rt: Runtime, asked: float | None) -> float:
+    """The wait this call may take. A client that sent no progress token hears nothing until the result, and
+    such clients give up early (the OpenAI Agents SDK after 5 s): their default wait is short, and a task
+    handle comes back in time. An explicit wait_seconds is honoured (the schema caps it at MAX_WAIT)."""
+    if asked is not None:
+        return asked
+    if sends_progress(ctx):
+        return rt.settings.default_wait
+    return min(rt.settings.default_wait, SILENT_WAIT)
+
+
+def uses_links(ctx: ServerRequestContext) -> bool:
+    """Whether to add `resource_link` blocks. The agent frameworks built on the Python SDK (OpenAI Agents SDK,
+    langchain-mcp-adapters, Pydantic AI) introduce themselves with the SDK's default name "mcp" and mishandle
+    links (see render.task_result); named clients (Claude, Cursor, the Inspector) show them. The text always
+    carries the same link, so guessing wrong costs a block, never the video."""
+    params = ctx.session.client_params
+    name = params.client_info.name if params is not None and params.client_info is not None else None
+    return name not in (None, PYTHON_SDK_CLIENT_NAME)
+
+
+PYTHON_SDK_CLIENT_NAME = "mcp"
+SILENT_WAIT = 3.0  # seconds; under the Agents SDK's 5 s default read timeout, with room for the round trip
+
+
 async def wait_with_progress(ctx: ServerRequestContext, rt: Runtime, task_id: str, deadline: float) -> Task:
     """Wait on the engine until the task ends or the deadline passes, streaming progress to the client."""
     engine = await rt.engine()
     timeout = max(0.0, deadline - time.monotonic())
+    first = await engine.wait(task_id, 0)  # one ledger read; raises TaskNotFound here, not inside the task group
     if timeout == 0:
-        return await engine.wait(task_id, 0)  # one ledger read: the hot path of get_video_task
+        return first
     progress = Progress(ctx.session.report_progress)
     async with anyio.create_task_group() as tg:
         tg.start_soon(progress.heartbeat)
@@ -149,20 +212,24 @@ async def generate_video(
 ) -> t.CallToolResult | dict[str, Any]:
     started = time.monotonic()
     args: GenerateArgs = parse(GenerateArgs, arguments)
-    provider, _info, name = resolve_model(rt, args.model)
+    provider, info, name = resolve_model(rt, args.model)
+    if args.duration is not None and info is not None and info.durations and args.duration not in info.durations:
+        raise ToolInputError(f"{args.model} takes duration {choices(info.durations, unit='s')} (got "
+                             f"{args.duration}). Nothing was sent; no cost.")
     try:
         request = build_request(rt, args, name)
         provider.validate(request)
     except (ProviderError, media.MediaError) as exc:
         raise ToolInputError(f"{exc} Nothing was sent; no cost.") from None
-    wait = rt.settings.default_wait if args.wait_seconds is None else args.wait_seconds
+    wait = fitting_wait(ctx, rt, args.wait_seconds)
     download = rt.download_default if args.download is None else args.download
     engine = await rt.engine()
     started_task = await engine.start(provider, request, idempotency_key=args.idempotency_key, download=download)
     if tasks_ext.client_wants_tasks(ctx):  # the client polls tasks/get itself: hand back the durable handle now
         return tasks_ext.created(rt, started_task.task)
     task = await wait_with_progress(ctx, rt, started_task.task.task_id, started + wait)
-    return task_result(task, note=started_task.reason if started_task.reused else "")
+    return task_result(task, note=started_task.reason if started_task.reused else "", links=uses_links(ctx),
+                       wait_hint=fitting_wait(ctx, rt, None))
 
 
 async def get_video_task(ctx: ServerRequestContext, rt: Runtime, arguments: dict[str, Any]) -> t.CallToolResult:
@@ -172,8 +239,10 @@ async def get_video_task(ctx: ServerRequestContext, rt: Runtime, arguments: dict
         task = await wait_with_progress(ctx, rt, args.task_id, started + args.wait_seconds)
     except TaskNotFound:
         recent = ", ".join(x.task_id for x in await (await rt.engine()).list(5)) or "none yet"
-        raise ToolInputError(f"No task {args.task_id!r} on this server. Recent task ids: {recent}.") from None
-    return task_result(task)
+        raise ToolInputError(
+            f"Task {args.task_id!r} not found on this server. Recent task ids: {recent}."
+        ) from None
+    return task_result(task, links=uses_links(ctx), wait_hint=fitting_wait(ctx, rt, None))
 
 
 async def list_video_models(ctx: ServerRequestContext, rt: Runtime, arguments: dict[str, Any]) -> t.CallToolResult:

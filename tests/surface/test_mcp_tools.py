@@ -11,6 +11,7 @@ import anyio
 import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
+from mcp_types import Implementation
 
 from server.tasks import TASK_OUTPUT_SCHEMA
 
@@ -53,7 +54,7 @@ async def test_generate_on_sandbox_reports_progress_and_delivers_an_mp4(server, 
     async def on_progress(progress: float, total: float | None, message: str | None) -> None:
         events.append((progress, total, message))
 
-    async with Client(server, mode=mode) as c:
+    async with Client(server, mode=mode, client_info=Implementation(name="claude-code", version="2")) as c:
         r = await c.call_tool("generate_video", {"model": MODEL, "prompt": "a red fox in snow", "wait_seconds": 20},
                               progress_callback=on_progress)
         await anyio.sleep(0.1)  # over JSON-RPC, notifications race the result
@@ -164,8 +165,9 @@ async def test_unknown_tool_is_a_jsonrpc_invalid_params_error(server, mode):
 @pytest.mark.parametrize("mode", MODES)
 async def test_unknown_task_id_is_a_tool_error(server, mode):
     async with Client(server, mode=mode) as c:
-        r = await c.call_tool("get_video_task", {"task_id": "vg_missing"})
-    assert r.is_error and "No task" in r.content[0].text
+        for wait in (None, 0, 2):  # with a wait it used to escape the waiting task group as "internal error"
+            r = await c.call_tool("get_video_task", {"task_id": "vg_missing", "wait_seconds": wait})
+            assert r.is_error and "not found" in r.content[0].text, r.content[0].text
 
 
 async def test_same_idempotency_key_returns_the_same_task(server):

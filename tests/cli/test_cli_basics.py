@@ -1,0 +1,62 @@
+"""The installed `videogen-mcp` command as a person uses it (subprocesses, keyless sandbox)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+SCRIPT = Path(sys.executable).parent / "videogen-mcp"
+
+
+def run(home: Path, *argv: str, columns: int = 120) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and not k.startswith("VIDEOGEN_")}
+    env.update(VIDEOGEN_HOME=str(home), VIDEOGEN_SANDBOX_SECONDS="1", VIDEOGEN_POLL_MIN_INTERVAL="0.05",
+               VIDEOGEN_POLL_MAX_INTERVAL="0.2", COLUMNS=str(columns))
+    return subprocess.run([str(SCRIPT), *argv], env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_version():
+    done = run(Path("/nonexistent"), "--version")
+    assert done.returncode == 0 and re.fullmatch(r"videogen-mcp \d+\.\d+\.\d+\S*\n", done.stdout)
+
+
+def test_generate_prints_the_full_id_and_no_wait_returns_it_at_once(tmp_path):
+    done = run(tmp_path, "generate", "a kite", "--model", "sandbox/veo-sim", "--seed", "7")
+    assert done.returncode == 0, done.stderr
+    task_id = re.search(r"Task: (vg_[0-9a-f]{32})", done.stdout).group(1)
+    started = run(tmp_path, "generate", "another kite", "--no-wait")
+    assert started.returncode == 0 and re.fullmatch(r"vg_[0-9a-f]{32}\n", started.stdout), started.stdout
+    assert f"videogen-mcp task {started.stdout.strip()} --wait" in started.stderr
+    listing = run(tmp_path, "tasks", columns=80)
+    assert task_id in listing.stdout and started.stdout.strip() in listing.stdout, "full ids even at 80 columns"
+    shown = run(tmp_path, "task", task_id, "--json")
+    assert json.loads(shown.stdout)["task_id"] == task_id and shown.stderr == ""
+
+
+def test_generate_json_prints_the_task(tmp_path):
+    done = run(tmp_path, "generate", "a kite", "--json", "--audio", "--resolution", "1080p",
+               "--negative-prompt", "blur")
+    task = json.loads(done.stdout)
+    assert done.returncode == 0 and task["status"] == "succeeded" and task["local_path"]
+
+
+def test_serve_http_says_where_it_listens(tmp_path):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and not k.startswith("VIDEOGEN_")}
+    env["VIDEOGEN_HOME"] = str(tmp_path)
+    proc = subprocess.Popen([str(SCRIPT), "serve", "--http", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stderr.readline()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert line.strip() == f"videogen-mcp: serving MCP over streamable HTTP at http://127.0.0.1:{port}/mcp"
