@@ -168,24 +168,33 @@ def sends_progress(ctx: ServerRequestContext) -> bool:
 
 
 def fitting_wait(ctx: ServerRequestContext, rt: Runtime, asked: float | None) -> float:
-    """The wait this call may take. A client that sent no progress token hears nothing until the result, and
-    such clients give up early (the OpenAI Agents SDK after 5 s): their default wait is short, and a task
-    handle comes back in time. An explicit wait_seconds is honoured (the schema caps it at MAX_WAIT)."""
+    """The wait this call may take. The agent frameworks built on the Python SDK give up early when they hear
+    nothing (the OpenAI Agents SDK after 5 s): without a progress token their default wait is short, so a task
+    handle comes back in time. Named clients keep the configured default (Claude Desktop, which sends no token,
+    cancels at ~60 s, above the default 40 s). An explicit wait_seconds is honoured (the schema caps it)."""
     if asked is not None:
         return asked
-    if sends_progress(ctx):
+    if sends_progress(ctx) or not python_sdk_client(ctx):
         return rt.settings.default_wait
     return min(rt.settings.default_wait, SILENT_WAIT)
 
 
-def uses_links(ctx: ServerRequestContext) -> bool:
-    """Whether to add `resource_link` blocks. The agent frameworks built on the Python SDK (OpenAI Agents SDK,
-    langchain-mcp-adapters, Pydantic AI) introduce themselves with the SDK's default name "mcp" and mishandle
-    links (see render.task_result); named clients (Claude, Cursor, the Inspector) show them. The text always
-    carries the same link, so guessing wrong costs a block, never the video."""
+def client_name(ctx: ServerRequestContext) -> str | None:
     params = ctx.session.client_params
-    name = params.client_info.name if params is not None and params.client_info is not None else None
-    return name not in (None, PYTHON_SDK_CLIENT_NAME)
+    return params.client_info.name if params is not None and params.client_info is not None else None
+
+
+def python_sdk_client(ctx: ServerRequestContext) -> bool:
+    """A client that kept the Python SDK's default name: the agent frameworks (Agents SDK, LangChain adapters,
+    Pydantic AI) and scripts; anonymous clients count too."""
+    return client_name(ctx) in (None, PYTHON_SDK_CLIENT_NAME)
+
+
+def uses_links(ctx: ServerRequestContext) -> bool:
+    """Whether to add `resource_link` blocks. The agent frameworks mishandle them (see render.task_result);
+    named clients (Claude, Cursor, the Inspector) show them. The text always carries the same link, so guessing
+    wrong costs a block, never the video."""
+    return not python_sdk_client(ctx)
 
 
 PYTHON_SDK_CLIENT_NAME = "mcp"

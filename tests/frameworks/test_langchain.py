@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SCRIPT, STRICT_ARGS, server_env
+from fw_support import SCRIPT, STRICT_ARGS, server_env
 
 PROBE = Path(__file__).with_name("langchain_probe.py")
 

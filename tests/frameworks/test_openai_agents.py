@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SCRIPT, STRICT_ARGS, need, server_env
+from fw_support import SCRIPT, STRICT_ARGS, need, server_env
 
 pytestmark = pytest.mark.anyio
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import STRICT_ARGS, need
+from fw_support import STRICT_ARGS, need
 
 pytestmark = pytest.mark.anyio
 
