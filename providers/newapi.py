@@ -4,6 +4,7 @@ content proxy and /v1/models discovery. Subclasses add a request builder."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, ClassVar
 
 import httpx2
@@ -59,6 +60,9 @@ class CatalogProvider:
     # family -> the request fields its body builder maps ("*" = any other family). Checked for every model, so a
     # discovered model with permissive ModelInfo still cannot have a field silently dropped.
     family_fields: ClassVar[dict[str, frozenset[str]]] = {}
+    # No gateway researched lists tasks to the API key: new-api's GET /api/task/self takes the dashboard login
+    # (session or personal access token), not the sk- key (router/api-router.go, middleware/auth.go) [C].
+    task_listing: ClassVar[bool] = False
 
     def __init__(
         self, client: httpx2.AsyncClient, *, base_url: str, api_key: SecretStr | None = None, **options: Any
@@ -129,6 +133,9 @@ class CatalogProvider:
                 update={"status": TaskStatus.QUEUED, "error_code": None, "error_message": None}
             )
         return snapshot
+
+    async def list_tasks(self, since: datetime) -> list[TaskSnapshot]:
+        return []  # never called: task_listing is False
 
 
 class NewApiProvider(CatalogProvider):

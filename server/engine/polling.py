@@ -20,6 +20,7 @@ import anyio
 
 from providers.base import Provider, TaskSnapshot, TaskStatus
 from server.ledger.store import Ledger, TaskRow
+from server.engine import adopt
 from server.engine.schedule import PollSchedule, Timing
 
 log = logging.getLogger(__name__)
@@ -193,6 +194,8 @@ class Poller:
     async def _check(self, row: TaskRow, provider: Provider) -> TaskSnapshot | None:
         if row.upstream_task_id:
             return await provider.get(row.upstream_task_id)
+        if provider.task_listing:  # no lookup by key: the one listed job that matches, if exactly one does
+            return await adopt.reconcile(self.ledger, provider, row)
         return await provider.find(upstream_key(row.idempotency_key, row.task_id))  # type: ignore[attr-defined]
 
     async def _give_up(self, row: TaskRow, publish: Publish) -> TaskRow:

@@ -117,8 +117,10 @@ def tool_definitions(providers: Mapping[str, Provider], default_wait: float) -> 
                 "properties": {
                     "task_id": {"type": "string"},
                     "wait_seconds": {"type": "number", "minimum": 0, "maximum": MAX_WAIT, "default": 0},
+                    # Adoption: a lost submit's job (or one made elsewhere) by the gateway's own id.
+                    "provider": {"type": "string"},
+                    "upstream_task_id": {"type": "string", "description": "Gateway's task id: adopt it"},
                 },
-                "required": ["task_id"],
                 "additionalProperties": False,
             },
             output_schema=TASK_OUTPUT_SCHEMA,
