@@ -94,8 +94,9 @@ def new_row(provider: Provider, upstream_id: str, snap: TaskSnapshot, *, downloa
         created_at=min(created, now), updated_at=now)
 
 
-def matches(row: TaskRow, snap: TaskSnapshot, *, need_time: bool) -> bool:
-    """Could `snap` be the job `row` submitted? Model, prompt and creation time, each where both sides know it."""
+def matches(row: TaskRow, snap: TaskSnapshot) -> bool:
+    """Could `snap` be the job `row` submitted? Created in the window after the row (a job with no creation time
+    never matches), and the same model and prompt where the gateway says them."""
     name = row.model.partition("/")[2].lower()
     if snap.model and name not in snap.model.lower():  # forks decorate names: a suffix (OctopusX), a prefix
         return False
@@ -103,22 +104,26 @@ def matches(row: TaskRow, snap: TaskSnapshot, *, need_time: bool) -> bool:
     if snap.prompt is not None and prompt is not None and _digest(snap.prompt) != _digest(prompt):
         return False
     if snap.created_at is None:
-        return not need_time
+        return False
     at = snap.created_at.timestamp()
     return row.created_at - MATCH_BEFORE <= at <= row.created_at + MATCH_AFTER
 
 
 def pick(rows: list[TaskRow], snap: TaskSnapshot) -> TaskRow | None:
-    """The one `unknown` task this job belongs to, or None when none or several could."""
-    found = [r for r in rows if matches(r, snap, need_time=False)]
+    """The one `unknown` task this job belongs to, or None when none or several could (or the gateway gives no
+    creation time: then nothing ties the job to one of our tasks, and the agent can name it)."""
+    found = [r for r in rows if matches(r, snap)]
     return found[0] if len(found) == 1 else None
 
 
 async def reconcile(ledger: Ledger, provider: Provider, row: TaskRow) -> TaskSnapshot | None:
     """Look for `row`'s job in the gateway's task listing: the one listed job that matches it and no other
     unknown task, and that no task follows yet; None when there is none or the match is ambiguous."""
+    fresh = await ledger.get(row.task_id)
+    if fresh is not None and fresh.upstream_task_id:  # adopted meanwhile (get_video_task): follow that job
+        return await provider.get(fresh.upstream_task_id)
     since = datetime.fromtimestamp(row.created_at - MATCH_BEFORE, UTC)
-    listed = [s for s in await provider.list_tasks(since) if s.upstream_id and matches(row, s, need_time=True)]
+    listed = [s for s in await provider.list_tasks(since) if s.upstream_id and matches(row, s)]
     if len(listed) != 1:
         if len(listed) > 1:
             log.info("%s: %d listed jobs match task %s; left alone", provider.id, len(listed), row.task_id)
@@ -128,7 +133,7 @@ async def reconcile(ledger: Ledger, provider: Provider, row: TaskRow) -> TaskSna
     if await adoption.by_upstream(ledger, provider.id, snap.upstream_id) is not None:
         return None  # already another task's job
     rivals = [r for r in await adoption.orphans(ledger, provider.id)
-              if r.task_id != row.task_id and matches(r, snap, need_time=True)]
+              if r.task_id != row.task_id and matches(r, snap)]
     return None if rivals else snap
 
 
