@@ -118,6 +118,8 @@ class TaskSnapshot(BaseModel):
     updated_at: datetime | None = None
     expires_at: datetime | None = None
     poll_after: float | None = None  # seconds; a hint from the gateway (Retry-After and the like)
+    model: str | None = None  # the gateway's model name, when its answer gives one (adopting a job made elsewhere)
+    prompt: str | None = None  # the prompt, when the gateway echoes it (matching a listed job to an unknown task)
 
 
 @runtime_checkable
@@ -129,6 +131,7 @@ class Provider(Protocol):
 
     id: str  # "orcarouter", ..., "sandbox"
     sandbox: bool
+    task_listing: bool  # True: `list_tasks` works with the API key, so `unknown` tasks are reconciled against it
 
     def models(self) -> list[ModelInfo]:
         """The catalog (plus anything discovered so far)."""
@@ -156,4 +159,9 @@ class Provider(Protocol):
 
     async def discover(self) -> list[ModelInfo]:
         """Models from GET /v1/models not in the catalog (permissive), or [] where the gateway has no such route."""
+        ...
+
+    async def list_tasks(self, since: datetime) -> list[TaskSnapshot]:
+        """The gateway's jobs created since `since` (with model, prompt, creation time where it says); only called
+        when `task_listing` is True."""
         ...

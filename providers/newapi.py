@@ -4,6 +4,7 @@ content proxy and /v1/models discovery. Subclasses add a request builder."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, ClassVar
 
 import httpx2
@@ -61,6 +62,9 @@ class CatalogProvider:
     # discovered model with permissive ModelInfo still cannot have a field silently dropped.
     family_fields: ClassVar[dict[str, frozenset[str]]] = {}
     error_codes: ClassVar[dict[str, Rule]] = NEWAPI_CODES  # the protocol's table: gateway error code -> meaning
+    # No gateway researched lists tasks to the API key: new-api's GET /api/task/self takes the dashboard login
+    # (session or personal access token), not the sk- key (router/api-router.go, middleware/auth.go) [C].
+    task_listing: ClassVar[bool] = False
 
     def __init__(
         self, client: httpx2.AsyncClient, *, base_url: str, api_key: SecretStr | None = None, **options: Any
@@ -132,6 +136,9 @@ class CatalogProvider:
                 update={"status": TaskStatus.QUEUED, "error_code": None, "error_message": None}
             )
         return snapshot
+
+    async def list_tasks(self, since: datetime) -> list[TaskSnapshot]:
+        return []  # never called: task_listing is False
 
 
 class NewApiProvider(CatalogProvider):

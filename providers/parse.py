@@ -239,4 +239,6 @@ def _parse(body: Any) -> TaskSnapshot:
             task, "completed_at", "completeTime", "finish_time", "updated_at", "status_update_time", "start_time"
         ),
         expires_at=_first_time(task, "expires_at"),
+        model=_str(task.get("model")) or None,
+        prompt=_str(task.get("prompt")) or None,
     )

@@ -24,21 +24,27 @@ class ProviderSpec:
     adapter: str  # "module:Class"
     docs: str = ""
     keyless: bool = False
+    console: str = ""  # where a person sees the gateway's task ids (to adopt an `unknown` task); "" = nowhere
 
 
 SPECS: dict[str, ProviderSpec] = {
     spec.id: spec
     for spec in (
         ProviderSpec("orcarouter", "OrcaRouter", "ORCAROUTER", "https://api.orcarouter.ai",
-                     "providers.orcarouter:OrcaRouter", "https://docs.orcarouter.ai"),
+                     "providers.orcarouter:OrcaRouter", "https://docs.orcarouter.ai",
+                     console="the OrcaRouter web console, Task log page (new-api: /console/task)"),
         ProviderSpec("omnirouters", "OmniRouters", "OMNIROUTERS", "https://omnirouters.com",
-                     "providers.omnirouters:OmniRouters", "https://omnirouters.com"),
+                     "providers.omnirouters:OmniRouters", "https://omnirouters.com",
+                     console="the OmniRouters web console, Task log page (new-api: /console/task)"),
         ProviderSpec("octopusx", "OctopusX", "OCTOPUSX", "https://octopusx.ai",
-                     "providers.octopusx:OctopusX", "https://octopusx.ai"),
+                     "providers.octopusx:OctopusX", "https://octopusx.ai",
+                     console="the OctopusX web console, Task log page (new-api: /console/task)"),
         ProviderSpec("apimodels", "apimodels.app", "APIMODELS", "https://apimodels.app",
-                     "providers.apimodels:ApiModels", "https://apimodels.app"),
+                     "providers.apimodels:ApiModels", "https://apimodels.app",
+                     console="the apimodels.app Console"),
         ProviderSpec("infinityblue", "InfinityBlue", "INFINITYBLUE", "https://api.getinfinityblue.com",
-                     "providers.infinityblue:InfinityBlue", "https://newdocs.getinfinityblue.com"),
+                     "providers.infinityblue:InfinityBlue", "https://newdocs.getinfinityblue.com",
+                     console="the InfinityBlue web console, Task log page (new-api: /console/task)"),
         ProviderSpec("sandbox", "Sandbox (simulated, free)", "VIDEOGEN_SANDBOX", "http://sandbox.videogen.invalid",
                      "providers.sandbox:Sandbox", keyless=True),
     )

@@ -6,12 +6,15 @@ Prompt markers (case-insensitive), for trying failure paths for free:
   [slow]     the job takes three times VIDEOGEN_SANDBOX_SECONDS
   [unknown]  while running, the gateway reports a status nobody knows (`unknown`); it still succeeds at the end
   [stuck]    the job never finishes (stays running at 50%), to try timeouts
-The same Idempotency-Key returns the same task (per process); `find(key)` looks a task up by its key.
+The same Idempotency-Key returns the same task (per process); `find(key)` looks a task up by its key, and
+`list_tasks(since)` lists the jobs the gateway made (per process), so `unknown` tasks are reconciled as on a gateway
+that lists tasks.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import httpx2
@@ -35,6 +38,7 @@ class Sandbox(NewApiProvider):
     catalog = "sandbox"
     submit_path = "/v1/videos"
     poll_routes = (SHAPE_B, SHAPE_A)
+    task_listing: ClassVar[bool] = True  # the embedded gateway's own listing route (GET /v1/videos?since=)
 
     def __init__(
         self,
@@ -89,6 +93,12 @@ class Sandbox(NewApiProvider):
             return None
         snapshot = parse_task(data)
         return snapshot if snapshot.upstream_id else None
+
+    async def list_tasks(self, since: datetime) -> list[TaskSnapshot]:
+        """The jobs the embedded gateway made since `since`, with model, prompt and creation time."""
+        data = await self.http.get_json("/v1/videos", params={"since": f"{since.timestamp():.3f}"})
+        rows = data.get("data") if isinstance(data, dict) else None
+        return [parse_task(row) for row in rows or [] if isinstance(row, dict)]
 
     def submit_headers(self) -> dict[str, str]:
         return {SECONDS_HEADER: str(self.seconds)}  # the job length is the adapter's option, not the gateway's

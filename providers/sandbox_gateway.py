@@ -85,8 +85,10 @@ _SHAPE_B = {"QUEUED": "queued", "IN_PROGRESS": "in_progress", "SUCCESS": "comple
 
 
 def build_app() -> Starlette:
-    """A fresh gateway. Its only memory is an idempotency-key cache, an optimisation, not the source of truth."""
+    """A fresh gateway. Its only memory is an idempotency-key cache and the recent jobs' model and prompt (for the
+    task listing), both per process and bounded; status always comes from the task id, not from memory."""
     seen: OrderedDict[str, str] = OrderedDict()
+    made: OrderedDict[str, tuple[str, str]] = OrderedDict()  # task id -> (model, prompt), oldest first
     models = {m.name: m for m in catalogs.load("sandbox")}
 
     def new_id(prompt: str, job_seconds: float, key: str | None) -> str:
@@ -104,11 +106,11 @@ def build_app() -> Starlette:
                 seen.popitem(last=False)
         return task_id
 
-    def video_object(job: Job, base: str) -> dict[str, Any]:
+    def video_object(job: Job, base: str, model: str = "sandbox") -> dict[str, Any]:
         status, progress = job.state(_now_ms())
         done = status in ("SUCCESS", "FAILURE")
         body: dict[str, Any] = {
-            "id": job.task_id, "task_id": job.task_id, "object": "video", "model": "sandbox",
+            "id": job.task_id, "task_id": job.task_id, "object": "video", "model": model,
             "status": _SHAPE_B.get(status, "unknown"), "progress": progress,
             "created_at": job.created_ms // 1000,
             "completed_at": (job.created_ms + int(job.job_ms * (FAIL_AT if status == "FAILURE" else 1))) // 1000
@@ -142,6 +144,9 @@ def build_app() -> Starlette:
         task_id = new_id(prompt, job_seconds, request.headers.get("Idempotency-Key"))
         job = Job.parse(task_id)
         assert job is not None
+        made[task_id] = (body["model"], prompt)
+        while len(made) > 4096:
+            made.popitem(last=False)
         return JSONResponse({  # like new-api: a submit always answers "queued" [seed 000]
             "id": task_id, "task_id": task_id, "object": "video", "model": body["model"], "status": "queued",
             "progress": 0, "created_at": job.created_ms // 1000,
@@ -179,12 +184,30 @@ def build_app() -> Starlette:
         return Response(sample_mp4(), media_type="video/mp4", headers={"Cache-Control": "max-age=86400"})
 
     async def by_key(request: Request) -> Response:
-        """GET /v1/videos?idempotency_key=K: the task this process created for K (a sandbox-only lookup)."""
+        """GET /v1/videos?idempotency_key=K: the task this process created for K (a sandbox-only lookup).
+        GET /v1/videos?since=T: the jobs this process created since unix time T, with model and prompt. The
+        listing is ours, not a real gateway's (none of the new-api forks lists tasks to an API key): it lets the
+        engine's reconciliation of `unknown` tasks run over real HTTP."""
+        if "idempotency_key" not in request.query_params:
+            return listing(request)
         task_id = seen.get(request.query_params.get("idempotency_key", ""))
         job = Job.parse(task_id) if task_id else None
         if job is None:
             return _error(404, "No task was created with this idempotency key.", "not_found")
         return JSONResponse(video_object(job, str(request.base_url).rstrip("/")))
+
+    def listing(request: Request) -> Response:
+        try:
+            since_ms = int(float(request.query_params.get("since", "0")) * 1000)
+        except ValueError:
+            return _error(400, "since must be a unix time in seconds.", "invalid_request")
+        base = str(request.base_url).rstrip("/")
+        rows = []
+        for task_id, (model, prompt) in made.items():
+            job = Job.parse(task_id)
+            if job is not None and job.created_ms >= since_ms:
+                rows.append(video_object(job, base, model) | {"prompt": prompt})
+        return JSONResponse({"object": "list", "data": rows})
 
     async def list_models(request: Request) -> Response:
         rows = [{"id": name, "object": "model", "owned_by": "sandbox", "supported_endpoint_types": ["openai-video"]}

@@ -59,6 +59,12 @@ def parser() -> argparse.ArgumentParser:
     tk.add_argument("--wait", type=float, default=0, help="seconds to wait for it to finish")
     tk.add_argument("--json", action="store_true", help="print JSON only (no summary on stderr)")
 
+    ad = sub.add_parser("adopt", help="follow a gateway job by the gateway's own task id (e.g. a lost submit's)")
+    ad.add_argument("provider", help="the gateway, e.g. orcarouter")
+    ad.add_argument("upstream_id", help="the task id the gateway's console shows")
+    ad.add_argument("--task", help="the local `unknown` task to attach it to (default: the one it matches, if any)")
+    ad.add_argument("--wait", type=float, default=600, help="seconds to wait for it to finish (default 600)")
+
     sub.add_parser("doctor", help="check configuration, keys and gateway reachability")
     return p
 

@@ -14,6 +14,10 @@ class TaskNotFound(LookupError):
     """No such task in the ledger."""
 
 
+class AdoptError(ValueError):
+    """A gateway job could not be adopted (the gateway has no such job, or the named task cannot take it)."""
+
+
 class TaskError(BaseModel):
     model_config = ConfigDict(defer_build=True)  # built on the first task, off the start-up path
     code: str

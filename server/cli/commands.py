@@ -1,4 +1,4 @@
-"""Person-facing commands: generate with a live progress bar, models, tasks, task, doctor."""
+"""Person-facing commands: generate with a live progress bar, models, tasks, task, adopt, doctor."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from server.surface.progress import describe
 from server.surface.render import task_text
 from server.surface.schemas import model_public
 from server.settings import Settings
-from server.tasks import Task
+from server.tasks import AdoptError, Task
 from server.surface.tools import GenerateArgs, ToolInputError, build_request, resolve_model
 
 out = Console()
@@ -130,6 +130,23 @@ async def task(settings: Settings, args: argparse.Namespace) -> int:
     print(json.dumps(found.public(), indent=2))
     if not args.json:
         err.print(task_text(found))
+    return 0
+
+
+async def adopt(settings: Settings, args: argparse.Namespace) -> int:
+    """Follow a gateway job by the gateway's own id (a lost submit's, or one made elsewhere), and wait for it."""
+    async with open_runtime(settings, download_default=True) as rt:
+        provider = rt.providers.get(args.provider)
+        if provider is None:
+            raise CommandError(f"provider {args.provider!r} is not active; active: {', '.join(rt.providers)}")
+        engine = await rt.engine()
+        try:
+            found = await engine.adopt(provider, args.upstream_id, task_id=args.task, download=True)
+        except (AdoptError, ProviderError) as exc:
+            raise CommandError(str(exc)) from None
+        found = await engine.wait(found.task_id, args.wait)
+    print(json.dumps(found.public(), indent=2))
+    err.print(task_text(found))
     return 0
 
 

@@ -17,7 +17,7 @@ import anyio
 import anyio.abc
 
 from providers.base import Provider, TaskSnapshot, TaskStatus, VideoRequest
-from server.engine import submit
+from server.engine import adopt, submit
 from server.ledger.store import (
     SUBMITTING, Ledger, LedgerConflict, LedgerError, TaskRow, lease_is_live, new_task_id,
 )
@@ -232,6 +232,13 @@ class Engine:
             self._forget(watch)
         return self._view(watch.row or row)
 
+    async def adopt(self, provider: Provider, upstream_id: str, *, task_id: str | None = None,
+                    download: bool = True) -> Task:
+        """Follow the gateway's own job `upstream_id` from now on, like any task (see adopt.follow)."""
+        row = await adopt.follow(self.ledger, provider, upstream_id, task_id=task_id, download=download,
+                                 timeout=self._poller.check_timeout, changes_for=snapshot_changes)
+        return self._view(self._ensure(row, asked=True).row or row)
+
     async def list(self, limit: int = 50) -> list[Task]:
         """Most recent tasks first."""
         return [self._view(row) for row in await self.ledger.list(limit)]
@@ -274,7 +281,7 @@ class Engine:
             elif found := await submit.find(provider, key, self._poller.check_timeout):
                 await self._accept(watch, found, "reconciled by idempotency key")
             else:
-                await self._record(watch, submit.ambiguous_changes(provider, outcome.error))
+                await self._record(watch, submit.ambiguous_changes(provider, outcome.error, watch.task_id))
         except anyio.get_cancelled_exc_class():
             with anyio.CancelScope(shield=True):  # shutting down mid-submit: say so, never leave it "submitting"
                 await self._record(watch, submit.interrupted_changes(watch.row))
@@ -282,7 +289,7 @@ class Engine:
         except Exception as exc:
             log.exception("submit bookkeeping failed for %s", watch.task_id)
             with anyio.CancelScope(shield=True):
-                await self._record(watch, submit.ambiguous_changes(provider, exc))
+                await self._record(watch, submit.ambiguous_changes(provider, exc, watch.task_id))
         finally:
             watch.submitting = False
             watch.poke()
@@ -352,7 +359,7 @@ class Engine:
             return True  # its gateway is not configured here
         if row.state == SUBMITTING or row.upstream_task_id:
             return False
-        return not submit.can_find(provider)  # unknown, no job id, and no way to look it up
+        return not (submit.can_find(provider) or provider.task_listing)  # unknown, no job id, no way to find it
 
     def _deadline(self, watch: _Watch, row: TaskRow) -> float:
         return max(row.created_at, watch.asked) + self.timing.poll_deadline

@@ -20,6 +20,7 @@ import anyio
 
 from providers.base import Provider, TaskSnapshot, TaskStatus
 from server.ledger.store import Ledger, TaskRow
+from server.engine import adopt
 from server.engine.schedule import PollSchedule, Timing
 
 log = logging.getLogger(__name__)
@@ -193,7 +194,13 @@ class Poller:
     async def _check(self, row: TaskRow, provider: Provider) -> TaskSnapshot | None:
         if row.upstream_task_id:
             return await provider.get(row.upstream_task_id)
-        return await provider.find(upstream_key(row.idempotency_key, row.task_id))  # type: ignore[attr-defined]
+        find = getattr(provider, "find", None)
+        if callable(find):  # the lookup by idempotency key first: exact, where the gateway kept the key
+            found: TaskSnapshot | None = await find(upstream_key(row.idempotency_key, row.task_id))
+            if found is not None or not provider.task_listing:
+                return found
+        # the one listed job that matches, if exactly one does (the key was lost, or the gateway has no lookup)
+        return await adopt.reconcile(self.ledger, provider, row) if provider.task_listing else None
 
     async def _give_up(self, row: TaskRow, publish: Publish) -> TaskRow:
         if not row.upstream_task_id:

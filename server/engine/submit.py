@@ -18,6 +18,7 @@ import anyio
 from providers.base import Provider, TaskSnapshot, VideoRequest
 from providers.errors import BadResponse, ProviderError, TransportFailure
 from server.ledger.store import TaskRow
+from server.engine import adopt
 from server.engine.schedule import Timing, backoff
 
 log = logging.getLogger(__name__)
@@ -120,25 +121,30 @@ def failure_changes(outcome: Outcome, budget: float) -> dict[str, Any]:
     return {"state": "failed", "error_code": code, "error_message": message}
 
 
-def ambiguous_changes(provider: Provider, error: BaseException | None) -> dict[str, Any]:
+def ambiguous_changes(provider: Provider, error: BaseException | None, task_id: str) -> dict[str, Any]:
     reason = str(error) if isinstance(error, ProviderError) else f"{type(error).__name__} after sending"
     message = (
         f"The submit to {provider.id} may or may not have created a job ({reason}). It was NOT sent again: a second "
         "submit could be billed twice. "
         + ("This server keeps asking the gateway for it by idempotency key; call get_video_task later. "
-           if can_find(provider) else "")
-        + "If the gateway's dashboard shows no such job, submit again with a new idempotency_key.")
+           if can_find(provider) else
+           "This server keeps looking for it in the gateway's task list; call get_video_task later. "
+           if provider.task_listing else "")
+        + adopt.how_to_adopt(provider.id, task_id)
+        + " If the gateway's dashboard shows no such job, submit again with a new idempotency_key.")
     return {"state": "unknown", "error_code": "submit_ambiguous", "error_message": message}
 
 
 def interrupted_changes(row: TaskRow | None) -> dict[str, Any]:
-    when = ""
+    when = adoption = ""
     if row is not None:
         when = " for a job created at " + datetime.fromtimestamp(row.created_at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        hint = adopt.how_to_adopt(row.provider, row.task_id)
+        adoption = f" {hint}" if hint else ""
     return {"state": "unknown", "error_code": "submit_interrupted", "error_message": (
         "The server stopped while this job was being submitted, so it is unknown whether the gateway received it. "
         f"It was NOT resubmitted (that could bill twice). Check the gateway's dashboard{when}; if there is none, "
-        "submit again with a new idempotency_key.")}
+        f"submit again with a new idempotency_key.{adoption}")}
 
 
 def reuse_reason(row: TaskRow, fingerprint: str, key: str | None, now: float) -> str:

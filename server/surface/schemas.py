@@ -133,7 +133,10 @@ def tool_definitions(providers: Mapping[str, Provider], default_wait: float) -> 
             input_schema=strict_object({
                 "task_id": {"type": "string"},
                 "wait_seconds": {"type": "number", "minimum": 0, "maximum": MAX_WAIT, "default": 0},
-            }, ["task_id"]),
+                # Adoption: a lost submit's job (or one made elsewhere) by the gateway's own id.
+                "provider": {"type": "string"},
+                "upstream_task_id": {"type": "string", "description": "Gateway's task id: adopt it"},
+            }, []),
             output_schema=TASK_OUTPUT_SCHEMA,
             annotations=t.ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=True),
         ),

@@ -23,7 +23,7 @@ from server.surface import tasks_ext
 from server.surface.progress import Progress
 from server.surface.render import error_result, task_result
 from server.surface.schemas import MAX_WAIT, model_id, model_public
-from server.tasks import Task, TaskNotFound
+from server.tasks import AdoptError, Task, TaskNotFound
 
 if TYPE_CHECKING:
     from server.runtime import Runtime
@@ -79,8 +79,10 @@ class GenerateArgs(ForgivingArgs):
 
 
 class GetArgs(ForgivingArgs):
-    task_id: str = Field(min_length=1, max_length=100)
+    task_id: str | None = Field(None, min_length=1, max_length=100)
     wait_seconds: float = Field(0, ge=0, le=MAX_WAIT)
+    provider: str | None = None
+    upstream_task_id: str | None = Field(None, min_length=1, max_length=200)
 
 
 class ListArgs(ForgivingArgs):
@@ -244,14 +246,32 @@ async def generate_video(
 async def get_video_task(ctx: ServerRequestContext, rt: Runtime, arguments: dict[str, Any]) -> t.CallToolResult:
     started = time.monotonic()
     args: GetArgs = parse(GetArgs, arguments)
+    task_id = await adopt(rt, args) if args.upstream_task_id else args.task_id
+    if task_id is None:
+        raise ToolInputError("Pass task_id, or provider and upstream_task_id to adopt a gateway's job by its id.")
     try:
-        task = await wait_with_progress(ctx, rt, args.task_id, started + args.wait_seconds)
+        task = await wait_with_progress(ctx, rt, task_id, started + args.wait_seconds)
     except TaskNotFound:
         recent = ", ".join(x.task_id for x in await (await rt.engine()).list(5)) or "none yet"
         raise ToolInputError(
-            f"Task {args.task_id!r} not found on this server. Recent task ids: {recent}."
+            f"Task {task_id!r} not found on this server. Recent task ids: {recent}."
         ) from None
     return task_result(task, links=uses_links(ctx), wait_hint=fitting_wait(ctx, rt, None))
+
+
+async def adopt(rt: Runtime, args: GetArgs) -> str:
+    """Follow the gateway's job `upstream_task_id` (attached to `task_id` when given); the task id that follows it."""
+    provider = rt.providers.get(args.provider or "")
+    if provider is None:
+        raise ToolInputError(f"upstream_task_id needs provider, one of: {', '.join(rt.providers) or 'none'}.")
+    try:
+        task = await (await rt.engine()).adopt(provider, args.upstream_task_id or "", task_id=args.task_id,
+                                               download=rt.download_default)
+    except AdoptError as exc:
+        raise ToolInputError(str(exc)) from None
+    except ProviderError as exc:
+        raise ToolInputError(f"{exc} Nothing was recorded.") from None
+    return task.task_id
 
 
 async def list_video_models(ctx: ServerRequestContext, rt: Runtime, arguments: dict[str, Any]) -> t.CallToolResult:

@@ -96,6 +96,7 @@ class StubGateway:
 class StubProvider:
     id = "stub"
     sandbox = False
+    task_listing = False
 
     def __init__(self, gateway: StubGateway, *, provider_id: str = "stub") -> None:
         self.gw = gateway

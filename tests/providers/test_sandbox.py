@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import anyio
 import httpx2
 import pytest
@@ -98,6 +100,21 @@ async def test_idempotency_key_returns_the_same_task():
         found = await provider.find("key-1")  # the engine's lookup after an ambiguous submit
         assert found is not None and found.upstream_id == a.upstream_id and found.status is TaskStatus.QUEUED
         assert await provider.find("never-used") is None
+
+
+async def test_the_listing_gives_each_job_since_a_time_with_its_model_and_prompt():
+    async with httpx2.AsyncClient(mounts=Sandbox.mounts()) as client:
+        provider = Sandbox(client, seconds=5)
+        before = await provider.submit(kling("first"))
+        await anyio.sleep(0.05)  # `since` is compared in milliseconds
+        since = datetime.now(UTC)
+        after = await provider.submit(VideoRequest(model="veo-sim", prompt="second", duration=8))
+        listed = await provider.list_tasks(since)
+        everything = await provider.list_tasks(datetime.fromtimestamp(0, UTC))
+    assert Sandbox.task_listing
+    assert [(s.upstream_id, s.model, s.prompt) for s in listed] == [(after.upstream_id, "veo-sim", "second")]
+    assert [s.upstream_id for s in everything] == [before.upstream_id, after.upstream_id]
+    assert listed[0].created_at is not None and listed[0].status is TaskStatus.QUEUED
 
 
 async def test_validation_is_real():
