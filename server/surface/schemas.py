@@ -127,15 +127,15 @@ def tool_definitions(providers: Mapping[str, Provider], default_wait: float) -> 
             name="get_video_task",
             title="Get video task",
             description=(
-                "Status of a video task by task_id (free; never starts a new job). With wait_seconds, waits for "
-                "it to finish, reporting progress. Returns video_url when done."
+                "Status of a video task by task_id (free; never starts a job); with wait_seconds, waits for the "
+                "end, reporting progress. provider + upstream_task_id: adopt a gateway's job by its own id."
             ),
             input_schema=strict_object({
                 "task_id": {"type": "string"},
                 "wait_seconds": {"type": "number", "minimum": 0, "maximum": MAX_WAIT, "default": 0},
                 # Adoption: a lost submit's job (or one made elsewhere) by the gateway's own id.
                 "provider": {"type": "string"},
-                "upstream_task_id": {"type": "string", "description": "Gateway's task id: adopt it"},
+                "upstream_task_id": {"type": "string"},
             }, []),
             output_schema=TASK_OUTPUT_SCHEMA,
             annotations=t.ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=True),
