@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from engine_stubs import FAST, RecordingDownloader, StubGateway, StubProvider, fast_settings
+from fakes.engine_stubs import FAST, RecordingDownloader, StubGateway, StubProvider, fast_settings
 
 from server.engine.core import Engine
 from server.engine.schedule import Timing

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from engine_stubs import StubProvider, request
+from fakes.engine_stubs import StubProvider, request
 
 from providers.base import TaskSnapshot, TaskStatus
 from providers.errors import NotFound

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from engine_stubs import GATEWAY_KEY as KEY
-from engine_stubs import server_env as env_for
+from fakes.engine_stubs import GATEWAY_KEY as KEY
+from fakes.engine_stubs import server_env as env_for
 from fakes.faults import HttpFault, HttpFaults
 from fakes.gateways import Timeline, fake_for, serve_on_loopback
 from test_engine_kill9 import MODEL, StdioServer

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import anyio
 import pytest
-from engine_stubs import fast_settings, request
+from fakes.engine_stubs import fast_settings, request
 
 from providers.base import TaskStatus
 

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from engine_stubs import GATEWAY_KEY as KEY
-from engine_stubs import server_env as env_for
+from fakes.engine_stubs import GATEWAY_KEY as KEY
+from fakes.engine_stubs import server_env as env_for
 from fakes.faults import HttpFault, HttpFaults
 from fakes.gateways import Timeline, fake_for, serve_on_loopback
 

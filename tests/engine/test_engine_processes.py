@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
-from engine_stubs import GATEWAY_KEY as KEY
-from engine_stubs import server_env as env_for
+from fakes.engine_stubs import GATEWAY_KEY as KEY
+from fakes.engine_stubs import server_env as env_for
 from fakes.gateways import Timeline, fake_for, serve_on_loopback
 
 pytestmark = pytest.mark.slow

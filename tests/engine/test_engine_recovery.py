@@ -7,7 +7,7 @@ import time
 
 import anyio
 import pytest
-from engine_stubs import FindingProvider, StubProvider, dead_owner, make_row, request
+from fakes.engine_stubs import FindingProvider, StubProvider, dead_owner, make_row, request
 
 from providers.base import TaskStatus
 from server.ledger.store import Ledger

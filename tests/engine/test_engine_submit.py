@@ -6,7 +6,7 @@ import sqlite3
 
 import anyio
 import pytest
-from engine_stubs import FindingProvider, StubGateway, StubProvider, bad_gateway, request
+from fakes.engine_stubs import FindingProvider, StubGateway, StubProvider, bad_gateway, request
 
 from providers.base import TaskSnapshot, TaskStatus
 from providers.errors import (

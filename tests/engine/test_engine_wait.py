@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import anyio
 import pytest
-from engine_stubs import RecordingDownloader, StubProvider, request
+from fakes.engine_stubs import RecordingDownloader, StubProvider, request
 
 from providers.base import TaskSnapshot, TaskStatus
 from providers.errors import RateLimited, TransportFailure, UpstreamError

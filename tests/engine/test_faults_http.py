@@ -11,7 +11,7 @@ from pathlib import Path
 import anyio
 import httpx2
 import pytest
-from engine_stubs import FAST
+from fakes.engine_stubs import FAST
 from fakes.faults import FaultProxy, FaultTransport, HttpFault, HttpFaults
 from fakes.gateways import Timeline, fake_for, serve_on_loopback
 from pydantic import SecretStr

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx2
 import pytest
-from engine_stubs import fast_settings
+from fakes.engine_stubs import fast_settings
 from fakes.faults import FaultTransport, HttpFault, HttpFaults
 from fakes.gateways import GATEWAY_SHAPES, FakeGateway, Timeline
 from hypothesis import HealthCheck, given, settings

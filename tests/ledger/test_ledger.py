@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import anyio
 import pytest
-from engine_stubs import dead_owner, make_row, request
+from fakes.engine_stubs import dead_owner, make_row, request
 
 from server.ledger.store import (
     SCHEMA_VERSION, Ledger, LedgerConflict, LedgerError, lease_is_live, make_private, new_task_id,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import anyio
 import pytest
-from engine_stubs import make_row
+from fakes.engine_stubs import make_row
 
 from server.ledger import adoption
 from server.ledger.store import Ledger, LedgerConflict
