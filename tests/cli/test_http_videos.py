@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx2
@@ -31,10 +32,16 @@ def free_port() -> int:
 
 @pytest.fixture
 def served(tmp_path) -> Iterator[str]:
+    with serve(tmp_path) as origin:
+        yield origin
+
+
+@contextmanager
+def serve(home: Path, **extra: str) -> Iterator[str]:
     """A real `videogen-mcp serve --http` with a token on loopback; yields its origin."""
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and not k.startswith("VIDEOGEN_")}
-    env.update(VIDEOGEN_HOME=str(tmp_path), VIDEOGEN_SANDBOX_SECONDS="1", VIDEOGEN_POLL_MIN_INTERVAL="0.05",
-               VIDEOGEN_POLL_MAX_INTERVAL="0.2", VIDEOGEN_HTTP_TOKEN=TOKEN)
+    env.update(VIDEOGEN_HOME=str(home), VIDEOGEN_SANDBOX_SECONDS="1", VIDEOGEN_POLL_MIN_INTERVAL="0.05",
+               VIDEOGEN_POLL_MAX_INTERVAL="0.2", VIDEOGEN_HTTP_TOKEN=TOKEN, **extra)
     port = free_port()
     proc = subprocess.Popen([str(SCRIPT), "serve", "--http", "--port", str(port)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -79,6 +86,10 @@ async def test_an_http_client_downloads_the_sandbox_video_from_the_link_in_the_r
         assert part.content == saved[4:12]
         tail = await http.get(link, headers={"Range": "bytes=-16"})
         assert tail.status_code == 206 and tail.content == saved[-16:]
+        head = await http.head(link)
+        assert head.status_code == 200 and head.headers["content-length"] == str(len(saved)) and not head.content
+        beyond = await http.get(link, headers={"Range": f"bytes={len(saved)}-"})
+        assert beyond.status_code == 416
 
         missing = await http.get(f"{served}/videos/vg_{'0' * 32}.mp4")
         assert missing.status_code == 404
@@ -103,3 +114,14 @@ async def test_the_resource_link_names_the_served_video_for_clients_that_show_li
         assert r.structured_content["status"] == "succeeded", r.content[0].text
         assert [str(b.uri) for b in links] == [f"{served}/videos/{r.structured_content['task_id']}.mp4"]
         assert (await http.get(str(links[0].uri))).status_code == 200
+
+
+async def test_behind_a_proxy_the_link_names_the_public_url(tmp_path):
+    with serve(tmp_path, VIDEOGEN_PUBLIC_URL="https://videos.example/vg/") as origin:
+        async with httpx2.AsyncClient(headers=AUTH, timeout=60) as http:
+            async with Client(streamable_http_client(f"{origin}/mcp", http_client=http)) as c:
+                r = await c.call_tool("generate_video", {"model": "sandbox/kling-sim", "prompt": "a kite",
+                                                         "wait_seconds": 30})
+            task_id = r.structured_content["task_id"]
+            assert f"https://videos.example/vg/videos/{task_id}.mp4 " in r.content[0].text
+            assert (await http.get(f"{origin}/videos/{task_id}.mp4")).status_code == 200  # the proxy's upstream
