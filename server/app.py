@@ -165,7 +165,7 @@ def build_server(
     settings: Settings, *, download_default: bool | None = None,
     extra_mounts: dict[str, httpx2.AsyncBaseTransport] | None = None,
 ) -> Server:
-    """One factory for every transport. `download_default`: None means the setting, else on (stdio) / off (HTTP)."""
+    """One factory for every transport. `download_default`: used when the setting is unset (None means on)."""
     download = settings.download if settings.download is not None else (download_default is not False)
 
     @asynccontextmanager

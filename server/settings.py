@@ -41,7 +41,8 @@ class Settings(BaseSettings):
     sandbox_seconds: float = Field(8.0, ge=0, validation_alias=_env("VIDEOGEN_SANDBOX_SECONDS"))
     home: Path = Field(default_factory=default_home, validation_alias=_env("VIDEOGEN_HOME"))
     download_dir: Path | None = Field(None, validation_alias=_env("VIDEOGEN_DOWNLOAD_DIR"))
-    # None: on for stdio and the CLI, off for HTTP (a shared server should not fill its disk by default).
+    # None: on. Over HTTP too: the server's saved copy is the only link every client can open (a sandbox URL is
+    # unreachable, a gateway's may need the key); `0` keeps the disk empty and hands out the gateway's links.
     download: bool | None = Field(None, validation_alias=_env("VIDEOGEN_DOWNLOAD"))
     max_download_mb: float = Field(500, gt=0, validation_alias=_env("VIDEOGEN_MAX_DOWNLOAD_MB"))
     input_dirs: str | None = Field(None, validation_alias=_env("VIDEOGEN_INPUT_DIRS"))  # os.pathsep-separated
@@ -53,6 +54,8 @@ class Settings(BaseSettings):
     http_timeout: float = Field(60.0, gt=0, validation_alias=_env("VIDEOGEN_HTTP_TIMEOUT"))
     # Required as a bearer token when `serve --http` binds to anything but loopback.
     http_token: SecretStr | None = Field(None, validation_alias=_env("VIDEOGEN_HTTP_TOKEN"))
+    # The origin clients reach `serve --http` at (behind a proxy); unset, each request's own base URL.
+    public_url: str | None = Field(None, validation_alias=_env("VIDEOGEN_PUBLIC_URL"))
     log_level: str = Field("WARNING", validation_alias=_env("VIDEOGEN_LOG_LEVEL"))
 
     @field_validator("home", "download_dir", mode="after")

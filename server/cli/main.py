@@ -90,6 +90,6 @@ def serve(settings: Settings, *, http: bool, host: str, port: int, stateless: bo
         return
     from server.cli.http import serve_http
 
-    server = build_server(settings, download_default=False)
+    server = build_server(settings, download_default=True)
     freeze_start_up_heap()
     serve_http(server, settings, host=host, port=port, stateless=stateless)

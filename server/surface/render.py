@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from pathlib import PurePath
 from typing import assert_never
 
 import mcp_types as t
@@ -19,15 +20,30 @@ def video_uri(task_id: str) -> str:
     return f"videogen://videos/{task_id}"
 
 
+VIDEOS_PATH = "/videos"  # `serve --http` serves each saved video at {base}/videos/{task_id}{suffix}
+
+
+def served_video_url(base: str, task: Task) -> str | None:
+    """Where `serve --http` serves the task's saved video, or None when nothing was saved."""
+    if not task.local_path:
+        return None
+    suffix = PurePath(task.local_path).suffix or ".mp4"
+    return f"{base.rstrip('/')}{VIDEOS_PATH}/{task.task_id}{suffix}"
+
+
 def _when(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def task_text(task: Task, *, note: str = "", wait_hint: float = 40) -> str:
-    """What happened and what the agent should do next, in plain words."""
+def task_text(task: Task, *, note: str = "", wait_hint: float = 40, served_url: str | None = None) -> str:
+    """What happened and what the agent should do next, in plain words. `served_url`: the saved video's link on
+    this server's own HTTP origin, named instead of the gateway's link and the server's local path."""
     head = "[sandbox: simulated, free] " if task.sandbox else ""
     ref = f"Video task {task.task_id} ({task.model})"
     match task.status:
+        case TaskStatus.SUCCEEDED if served_url:
+            text = (f"{ref} succeeded: {served_url} (served by this MCP server; send the same Authorization "
+                    "header as for its /mcp endpoint).")
         case TaskStatus.SUCCEEDED:
             text = f"{ref} succeeded: {task.video_url}"
             if task.expires_at:
@@ -74,16 +90,22 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?")) else text + "."
 
 
-def task_result(task: Task, *, note: str = "", links: bool = True, wait_hint: float = 40) -> t.CallToolResult:
+def task_result(task: Task, *, note: str = "", links: bool = True, wait_hint: float = 40,
+                served_url: str | None = None) -> t.CallToolResult:
     """The text carries everything the agent needs (video URL, local path, next step), so a client that drops
     or cannot forward `resource_link` blocks loses nothing. `links=False` for clients known to turn links into
     something their model refuses (LangChain makes them file blocks, which ChatOpenAI rejects) or serializes at
     length (the OpenAI Agents SDK dumps each one as ~600 chars of JSON)."""
-    content: list[t.ContentBlock] = [t.TextContent(text=task_text(task, note=note, wait_hint=wait_hint))]
+    content: list[t.ContentBlock] = [
+        t.TextContent(text=task_text(task, note=note, wait_hint=wait_hint, served_url=served_url))
+    ]
     if not links:
         return t.CallToolResult(content=content, structured_content=task.public())
     if task.status is TaskStatus.SUCCEEDED:
-        if task.local_path:
+        if served_url:
+            content.append(t.ResourceLink(uri=served_url, name=PurePath(served_url).name, title="Generated video",
+                                          mime_type="video/mp4"))
+        elif task.local_path:
             content.append(t.ResourceLink(uri=video_uri(task.task_id), name=f"{task.task_id}.mp4",
                                           title="Generated video (local copy)", mime_type="video/mp4"))
         elif task.video_url:

@@ -21,7 +21,7 @@ from server.media import images
 from server.media import download as media
 from server.surface import tasks_ext
 from server.surface.progress import Progress
-from server.surface.render import error_result, task_result
+from server.surface.render import error_result, served_video_url, task_result
 from server.surface.schemas import MAX_WAIT, model_id, model_public
 from server.tasks import AdoptError, Task, TaskNotFound
 
@@ -199,6 +199,15 @@ def uses_links(ctx: ServerRequestContext) -> bool:
     return not python_sdk_client(ctx)
 
 
+def served_url(ctx: ServerRequestContext, rt: Runtime, task: Task) -> str | None:
+    """Over HTTP, the saved video's link on this server's own origin (VIDEOGEN_PUBLIC_URL, else the origin the
+    client reached us at: ctx.request is the Starlette request there, None on stdio and in-process)."""
+    request_base = getattr(ctx.request, "base_url", None)
+    if request_base is None:
+        return None
+    return served_video_url(rt.settings.public_url or str(request_base), task)
+
+
 PYTHON_SDK_CLIENT_NAME = "mcp"
 SILENT_WAIT = 3.0  # seconds; under the Agents SDK's 5 s default read timeout, with room for the round trip
 
@@ -240,7 +249,7 @@ async def generate_video(
         return tasks_ext.created(rt, started_task.task)
     task = await wait_with_progress(ctx, rt, started_task.task.task_id, started + wait)
     return task_result(task, note=started_task.reason if started_task.reused else "", links=uses_links(ctx),
-                       wait_hint=fitting_wait(ctx, rt, None))
+                       wait_hint=fitting_wait(ctx, rt, None), served_url=served_url(ctx, rt, task))
 
 
 async def get_video_task(ctx: ServerRequestContext, rt: Runtime, arguments: dict[str, Any]) -> t.CallToolResult:
@@ -256,7 +265,8 @@ async def get_video_task(ctx: ServerRequestContext, rt: Runtime, arguments: dict
         raise ToolInputError(
             f"Task {task_id!r} not found on this server. Recent task ids: {recent}."
         ) from None
-    return task_result(task, links=uses_links(ctx), wait_hint=fitting_wait(ctx, rt, None))
+    return task_result(task, links=uses_links(ctx), wait_hint=fitting_wait(ctx, rt, None),
+                       served_url=served_url(ctx, rt, task))
 
 
 async def adopt(rt: Runtime, args: GetArgs) -> str:

@@ -90,7 +90,7 @@ async def test_streamable_http_serves_both_eras_with_host_checks(tmp_path, mode)
             r = await c.call_tool("generate_video", {"model": "sandbox/veo-sim", "prompt": "rain on glass",
                                                      "wait_seconds": 30}, progress_callback=on_progress)
         assert r.structured_content["status"] == "succeeded"
-        assert r.structured_content["local_path"] is None  # HTTP: downloads are off by default
+        assert r.structured_content["local_path"]  # HTTP saves too: the served copy is the link clients can open
         assert progress
         async with httpx2.AsyncClient() as raw:  # DNS-rebinding protection: a foreign Host is refused
             bad = await raw.post(url, headers={"Host": "evil.example", "Content-Type": "application/json"},
