@@ -1,9 +1,8 @@
-"""A purpose-built fake video gateway for the benchmarks: new-api routes (Shape A and B) and apimodels' route, on a
-real loopback port, on bare asyncio (no framework) so its own cost stays out of the way.
+"""The shared fake gateway (tests/fakes) served for the benchmarks: new-api routes (Shape A and B) and apimodels'
+route on one real loopback port, on wall time, behind a bare asyncio listener so the fake's own cost stays small.
 
-Unlike tests/fakes (a fake clock, for exact tests), this one runs on wall time and records, per task, the wall time
-(time.time()) at which the job became finished and every poll it served, which is what detection lag and request
-counts are computed from.
+Routes, the task state machine and every response body are tests/fakes' (FakeGateway); what is here is only what
+the benchmarks need on top: a job's timeline read from its prompt, /_stats and /_reset, and the listener.
 
 A job's behaviour rides in its prompt, so any adapter's request builder carries it untouched:
     "[bench d=12.5 p=1 q=0.1] ..."   d: job seconds (wall); p: 1 report progress %, 0 do not; q: queued fraction
@@ -18,154 +17,80 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import re
 import sys
-import time
-from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import urlsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the shared fakes live with the tests
+
+from fakes.gateways import FakeGateway  # noqa: E402
+from fakes.tasks import Recorded, Reply, Timeline, json_reply  # noqa: E402
 
 MARKER = re.compile(r"\[bench(?P<args>[^\]]*)\]")
 ARG = re.compile(r"(\w)=([0-9.]+)")
-SHAPE_A_STATUS = {"queued": "QUEUED", "running": "IN_PROGRESS", "succeeded": "SUCCESS"}
-SHAPE_B_STATUS = {"queued": "queued", "running": "in_progress", "succeeded": "completed"}
-APIMODELS_STATUS = {"queued": "pending", "running": "processing", "succeeded": "completed"}
 
 
-@dataclass
-class Job:
-    id: str
-    model: str
-    created: float  # wall time of the submit
-    seconds: float
-    progress: bool
-    queued: float  # fraction of the job spent queued (progress 0)
-    label: str = ""  # the prompt after the marker, to find a job again
-    polls: list[float] = field(default_factory=list)  # wall time of every poll served
+class BenchDialect(FakeGateway):
+    """FakeGateway on wall time (it never advances its clock), taking each job's timeline from its prompt marker and
+    counting requests instead of keeping them (a scale run serves a few hundred thousand polls)."""
 
-    @property
-    def finished_at(self) -> float:
-        return self.created + self.seconds
-
-    def state(self, now: float) -> tuple[str, int | None]:
-        elapsed = now - self.created
-        if elapsed >= self.seconds:
-            return "succeeded", 100
-        if elapsed < self.queued * self.seconds:
-            return "queued", 0 if self.progress else None
-        if not self.progress:
-            return "running", None
-        run = self.seconds * (1 - self.queued)
-        return "running", max(1, min(99, int(100 * (elapsed - self.queued * self.seconds) / max(run, 1e-9))))
-
-
-class Gateway:
-    def __init__(self, default_seconds: float = 10.0) -> None:
+    def __init__(self, dialect: Any, default_seconds: float, counts: dict[str, int]) -> None:
+        super().__init__(dialect, name="bench", generations_shape="A", videos_shape="B", content=b"")
         self.default_seconds = default_seconds
-        self.jobs: dict[str, Job] = {}
-        self.requests: dict[str, int] = {}
-        self._n = 0
+        self.counts = counts
 
-    # ---- state --------------------------------------------------------------------------------------------------
-    def submit(self, body: Any) -> Job:
-        prompt = _find_prompt(body) or ""
+    def _timeline_for(self, body: Any) -> Timeline:
         seconds, progress, queued = self.default_seconds, True, 0.1
-        match = MARKER.search(prompt)
+        match = MARKER.search(_find_prompt(body) or "")
         if match:
             args = dict(ARG.findall(match["args"]))
             seconds = float(args.get("d", seconds))
             progress = args.get("p", "1") != "0"
             queued = float(args.get("q", queued))
-        self._n += 1
-        job = Job(id=f"task_bench{self._n:08d}", model=str(body.get("model", "")) if isinstance(body, dict) else "",
-                  created=time.time(), seconds=seconds, progress=progress, queued=queued,
-                  label=MARKER.sub("", prompt).strip()[:80])
-        self.jobs[job.id] = job
-        return job
+        return Timeline(seconds=seconds, queued=queued * seconds, progress=progress)
+
+    def _record(self, request: Recorded) -> None:
+        self.counts[request.route] = self.counts.get(request.route, 0) + 1
+
+
+class Gateway:
+    """Both dialects on one port: /api/... is apimodels', every other path new-api's."""
+
+    def __init__(self, default_seconds: float = 10.0) -> None:
+        self.requests: dict[str, int] = {}
+        self.newapi = BenchDialect("newapi", default_seconds, self.requests)
+        self.apimodels = BenchDialect("apimodels", default_seconds, self.requests)
+
+    def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Reply:
+        url = urlsplit(target)
+        if method == "GET" and url.path == "/_stats":
+            return json_reply(self.stats())
+        if method == "POST" and url.path == "/_reset":
+            for dialect in (self.newapi, self.apimodels):
+                dialect.tasks.clear()
+            self.requests.clear()
+            return json_reply({"ok": True})
+        gateway = self.apimodels if url.path.startswith("/api/") else self.newapi
+        request = gateway.receive(method, url.path, url.query, headers, body)
+        return gateway.answer(request, f"http://{headers.get('host', '127.0.0.1')}")
 
     def stats(self) -> dict[str, Any]:
+        tasks = {**self.newapi.tasks, **self.apimodels.tasks}
         return {
             "tasks": {
-                j.id: {"created": j.created, "finished_at": j.finished_at, "seconds": j.seconds,
-                       "progress": j.progress, "label": j.label, "polls": j.polls}
-                for j in self.jobs.values()
+                t.id: {"created": t.created, "finished_at": t.created + t.timeline.seconds,
+                       "seconds": t.timeline.seconds, "progress": t.timeline.progress, "polls": t.polls,
+                       "label": MARKER.sub("", _find_prompt(t.body) or "").strip()[:80]}
+                for t in tasks.values()
             },
             "requests": self.requests,
         }
 
-    # ---- routing ------------------------------------------------------------------------------------------------
-    def handle(self, method: str, target: str, body: bytes) -> tuple[int, Any]:
-        url = urlsplit(target)
-        path = url.path
-        now = time.time()
-        if method == "POST" and path in ("/v1/video/generations", "/v1/videos", "/v1/videos/generations",
-                                         "/api/v1/video/generations"):
-            self._count("submit")
-            try:
-                data = json.loads(body or b"{}")
-            except ValueError:
-                return 400, {"error": {"message": "body is not JSON", "type": "invalid_request_error"}}
-            job = self.submit(data)
-            if path.startswith("/api/"):
-                return 200, {"code": 200, "msg": "success", "data": {"taskId": job.id, "state": "pending"}}
-            return 200, {"id": job.id, "task_id": job.id, "object": "video", "model": job.model, "status": "queued",
-                         **({"progress": 0} if job.progress else {}), "created_at": int(job.created)}
-        if method == "GET":
-            if path == "/_stats":
-                return 200, self.stats()
-            if path == "/v1/models":
-                self._count("models")
-                return 200, {"object": "list", "data": []}
-            for prefix, shape in (("/v1/video/generations/", "A"), ("/v1/videos/generations/", "A"),
-                                  ("/v1/videos/", "B")):
-                if path.startswith(prefix) and "/" not in path[len(prefix):]:
-                    return self.poll(unquote(path[len(prefix):]), shape, now)
-            if path == "/api/v1/video/generations":
-                task_id = (parse_qs(url.query).get("task_id") or [""])[0]
-                return self.poll(task_id, "apimodels", now)
-        if method == "POST" and path == "/_reset":
-            self.jobs.clear()
-            self.requests.clear()
-            return 200, {"ok": True}
-        self._count("other")
-        return 404, {"error": {"message": f"no route {method} {path}", "type": "invalid_request_error"}}
-
-    def poll(self, task_id: str, shape: str, now: float) -> tuple[int, Any]:
-        self._count("poll")
-        job = self.jobs.get(task_id)
-        if job is None:
-            return 400, {"code": "task_not_exist", "message": "task_not_exist", "data": None}
-        job.polls.append(now)
-        state, progress = job.state(now)
-        url = f"https://cdn.bench.invalid/{job.id}.mp4" if state == "succeeded" else ""
-        if shape == "A":
-            data: dict[str, Any] = {"task_id": job.id, "status": SHAPE_A_STATUS[state], "fail_reason": "",
-                                    "result_url": url, "submit_time": int(job.created), "action": "generate"}
-            if progress is not None:
-                data["progress"] = f"{progress}%"
-            return 200, {"code": "success", "message": "", "data": data}
-        if shape == "B":
-            obj: dict[str, Any] = {"id": job.id, "object": "video", "model": job.model,
-                                   "status": SHAPE_B_STATUS[state], "created_at": int(job.created),
-                                   "metadata": {"url": url} if url else {}}
-            if progress is not None:
-                obj["progress"] = progress
-            return 200, obj
-        data = {"taskId": job.id, "state": APIMODELS_STATUS[state], "model": job.model,
-                "createTime": int(job.created * 1000)}
-        if url:
-            data["resultUrls"] = [url]
-        if progress is not None:
-            data["progress"] = progress
-        return 200, {"code": 200, "msg": "success", "data": data}
-
-    def _count(self, route: str) -> None:
-        self.requests[route] = self.requests.get(route, 0) + 1
-
 
 def _find_prompt(body: Any, depth: int = 0) -> str | None:
-    """The first prompt-like string in a submit body, wherever the adapter put it."""
+    """The first string carrying a marker in a submit body, wherever the adapter put it."""
     if depth > 5:
         return None
     if isinstance(body, dict):
@@ -186,7 +111,7 @@ def _find_prompt(body: Any, depth: int = 0) -> str | None:
     return None
 
 
-# ---- a minimal HTTP/1.1 server (keep-alive, Content-Length bodies) ------------------------------------------------
+# ---- a minimal HTTP/1.1 listener (keep-alive, Content-Length bodies): far cheaper per request than uvicorn --------
 class _Protocol(asyncio.Protocol):
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
@@ -214,16 +139,16 @@ class _Protocol(asyncio.Protocol):
             body = self.buf[head_end + 4: head_end + 4 + length]
             self.buf = self.buf[head_end + 4 + length:]
             try:
-                status, payload = self.gateway.handle(method, target, body)
+                reply = self.gateway.handle(method, target, headers, body)
             except Exception as exc:  # noqa: BLE001 - never let the fake die mid-benchmark
-                status, payload = 500, {"error": {"message": repr(exc), "type": "server_error"}}
-            out = json.dumps(payload, separators=(",", ":")).encode()
-            reason = {200: "OK", 400: "Bad Request", 404: "Not Found"}.get(status, "Error")
+                reply = json_reply({"error": {"message": repr(exc), "type": "server_error"}}, 500)
             close = headers.get("connection", "").lower() == "close"
+            extra = "".join(f"{k}: {v}\r\n" for k, v in (reply.headers or {}).items())
             assert self.transport is not None
             self.transport.write(
-                f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {len(out)}\r\n"
-                f"connection: {'close' if close else 'keep-alive'}\r\n\r\n".encode() + out
+                f"HTTP/1.1 {reply.status} {'OK' if reply.status < 400 else 'Error'}\r\n"
+                f"content-type: {reply.media_type}\r\ncontent-length: {len(reply.body)}\r\n{extra}"
+                f"connection: {'close' if close else 'keep-alive'}\r\n\r\n".encode() + reply.body
             )
             if close:
                 self.transport.close()

@@ -15,6 +15,8 @@ Quick use:
     gw.advance(5)                                             # move the fake clock (no real sleeping needed)
     with gw.serve() as base_url: ...                          # the same app on a real loopback port (uvicorn)
 Mount it on a shared client instead: httpx2.AsyncClient(mounts={gw.base_url: gw.transport()}).
+Without ASGI: gw.answer(gw.receive(method, path, query, headers, raw_body), base) -> Reply (what
+benchmarks/fakegw.py's bare asyncio listener serves, on wall time).
 
 Shapes (new-api dialect):
     submit_shape       "openai" {id,task_id,object,model,status,progress,created_at} | "task_id" {task_id} only
@@ -35,12 +37,10 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Literal
 from urllib.parse import parse_qs
@@ -48,10 +48,12 @@ from urllib.parse import parse_qs
 import anyio
 import httpx2
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
+from fakes.loopback import serve_on_loopback
 from fakes.newapi_rules import Refusal, accept, vendor_request
 from fakes.shapes import APIMODELS, task_body
+from fakes.tasks import FakeTask, Recorded, Reply, Timeline, json_reply
 
 Dialect = Literal["newapi", "apimodels"]
 Route = Literal["submit", "poll", "content", "models", "any"]
@@ -59,29 +61,6 @@ Route = Literal["submit", "poll", "content", "models", "any"]
 
 def sample_mp4() -> bytes:
     return resources.files("providers.assets").joinpath("sample.mp4").read_bytes()
-
-
-@dataclass
-class Recorded:
-    """One request as the fake received it."""
-
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]  # lower-case names
-    json: Any  # parsed body, or None
-    route: str  # submit | poll | content | models | file | other
-
-
-@dataclass
-class Timeline:
-    """How one task behaves, on the fake's clock: queued for `queued` s, running until `seconds`, then the end."""
-
-    seconds: float = 0.0
-    queued: float = 0.0
-    progress: bool = True  # report progress while running (False: the field is absent)
-    fail: str | None = None  # failure reason; None = succeed
-    cancel: bool = False  # end as cancelled (new-api: FAILURE with a reason mentioning cancel)
 
 
 @dataclass
@@ -96,26 +75,6 @@ class Injected:
     raw: bytes | None  # answer with these bytes (text/html) instead of a JSON error body
     code: str | None  # the gateway's error code (default fake_<status>)
     task_envelope: bool  # new-api's task-route body {"code","message","data":null} instead of the OpenAI one
-
-
-@dataclass
-class FakeTask:
-    id: str
-    model: str
-    body: Any
-    created: float  # fake clock, seconds
-    timeline: Timeline
-    upstream: dict[str, Any] = field(default_factory=dict)  # stock new-api: the vendor body its channel would build
-
-    def state(self, now: float) -> tuple[str, int | None]:
-        """("queued"|"running"|"succeeded"|"failed"|"cancelled", progress or None)."""
-        t, elapsed = self.timeline, now - self.created
-        if elapsed >= t.seconds:
-            return ("cancelled" if t.cancel else "failed" if t.fail else "succeeded"), 100
-        if elapsed < t.queued:
-            return "queued", 0 if t.progress else None
-        span = max(t.seconds - t.queued, 1e-9)
-        return "running", (max(1, min(99, int(100 * (elapsed - t.queued) / span))) if t.progress else None)
 
 
 class FakeGateway:
@@ -232,21 +191,28 @@ class FakeGateway:
         if scope["type"] != "http":
             return
         request = Request(scope, receive)
-        raw = await request.body()
+        recorded = self.receive(request.method, request.url.path, request.url.query,
+                                {k.lower(): v for k, v in request.headers.items()}, await request.body())
+        if self.delay:
+            await anyio.sleep(self.delay)
+        reply = self.answer(recorded, f"{request.url.scheme}://{request.headers.get('host', request.url.netloc)}")
+        await Response(reply.body, reply.status, headers=reply.headers, media_type=reply.media_type)(scope, receive,
+                                                                                                     send)
+
+    # ---- the core, without a web framework (benchmarks/fakegw.py serves it on bare asyncio) -------------------
+    def receive(self, method: str, path: str, query: str, headers: dict[str, str], raw: bytes) -> Recorded:
+        """Parse and record one request (headers: lower-case names)."""
         try:
             body = json.loads(raw) if raw else None
         except ValueError:
             body = None
-        path = request.url.path
-        route = self._route(request.method, path)
-        self.requests.append(Recorded(
-            request.method, path, {k: v[-1] for k, v in parse_qs(request.url.query).items()},
-            {k.lower(): v for k, v in request.headers.items()}, body, route,
-        ))
-        if self.delay:
-            await anyio.sleep(self.delay)
-        response = self._dispatch(request, route, path, body)
-        await response(scope, receive, send)
+        recorded = Recorded(method, path, {k: v[-1] for k, v in parse_qs(query).items()}, headers, body,
+                            self._route(method, path))
+        self._record(recorded)
+        return recorded
+
+    def _record(self, request: Recorded) -> None:
+        self.requests.append(request)
 
     def _route(self, method: str, path: str) -> str:
         if path.startswith("/files/"):
@@ -259,10 +225,9 @@ class FakeGateway:
             return "submit"
         return "poll" if method == "GET" else "other"
 
-    def _base(self, request: Request) -> str:
-        return f"{request.url.scheme}://{request.headers.get('host', request.url.netloc)}"
-
-    def _dispatch(self, request: Request, route: str, path: str, body: Any) -> Response:
+    def answer(self, request: Recorded, base: str) -> Reply:
+        """The reply to a received request; `base` is the scheme://host its result URLs point at."""
+        route, path, body = request.route, request.path, request.json
         injected = self._take_injection(route)
         if injected is not None:
             return self._injected_error(injected, request)
@@ -272,8 +237,8 @@ class FakeGateway:
             task = self.tasks.get(path.removeprefix("/files/").removesuffix(".mp4"))
             return self._bytes(task)
         if self.dialect == "apimodels":
-            return self._apimodels(request, route, path, body)
-        return self._newapi(request, route, path, body)
+            return self._apimodels(request, route, path, body, base)
+        return self._newapi(route, path, body, base)
 
     def _take_injection(self, route: str) -> Injected | None:
         for item in self._injected:
@@ -284,45 +249,48 @@ class FakeGateway:
                 return item
         return None
 
-    def _injected_error(self, item: Injected, request: Request) -> Response:
+    def _injected_error(self, item: Injected, request: Recorded) -> Reply:
         message = item.message
         if item.echo_key:
             message += f" (you sent {request.headers.get('authorization', '')})"
         headers = {"Retry-After": item.retry_after} if item.retry_after is not None else None
         if item.raw is not None:
-            return Response(item.raw, item.status, headers=headers, media_type="text/html")
+            return Reply(item.status, item.raw, "text/html", headers)
         if self.dialect == "apimodels":
             status = 200 if item.in_body else item.status
-            return JSONResponse({"code": item.status, "msg": message, "data": None}, status, headers=headers)
+            return json_reply({"code": item.status, "msg": message, "data": None}, status, headers=headers)
         code = item.code or f"fake_{item.status}"
         if item.task_envelope:  # relay/relay_task.go respondTaskError
-            return JSONResponse({"code": code, "message": message, "data": None}, item.status, headers=headers)
+            return json_reply({"code": code, "message": message, "data": None}, item.status, headers=headers)
         return self._error(item.status, message, code, headers=headers)
 
-    def _error(self, status: int, message: str, code: str, headers: dict[str, str] | None = None) -> Response:
+    def _error(self, status: int, message: str, code: str, headers: dict[str, str] | None = None) -> Reply:
         if self.dialect == "apimodels":
-            return JSONResponse({"code": status, "msg": message, "data": None}, status, headers=headers)
-        return JSONResponse({"error": {"message": message, "type": "fake_api_error", "code": code, "param": ""}},
-                            status, headers=headers)
+            return json_reply({"code": status, "msg": message, "data": None}, status, headers=headers)
+        return json_reply({"error": {"message": message, "type": "fake_api_error", "code": code, "param": ""}},
+                     status, headers=headers)
 
     def _create(self, body: Any) -> FakeTask:
         model = body.get("model", "") if isinstance(body, dict) else ""
-        timeline = self._script.pop(0) if self._script else self.timeline
-        task = FakeTask(f"task_{secrets.token_hex(16)}", str(model), body, self.now(), timeline)
+        task = FakeTask(f"task_{secrets.token_hex(16)}", str(model), body, self.now(), self._timeline_for(body))
         self.tasks[task.id] = task
         return task
 
-    def _bytes(self, task: FakeTask | None) -> Response:
+    def _timeline_for(self, body: Any) -> Timeline:
+        """How a new task behaves: the next scripted timeline, else the default (the benchmarks read the prompt)."""
+        return self._script.pop(0) if self._script else self.timeline
+
+    def _bytes(self, task: FakeTask | None) -> Reply:
         if task is None:
             return self._error(404, "task not found", "task_not_exist")
         if task.state(self.now())[0] != "succeeded":
             return self._error(400, "task is not finished", "task_not_finished")
-        return Response(self.content, media_type="video/mp4", headers={"Cache-Control": "max-age=86400"})
+        return Reply(200, self.content, "video/mp4", {"Cache-Control": "max-age=86400"})
 
     # ---- new-api dialect --------------------------------------------------------------------------------------
-    def _newapi(self, request: Request, route: str, path: str, body: Any) -> Response:
+    def _newapi(self, route: str, path: str, body: Any, base: str) -> Reply:
         if route == "models":
-            return JSONResponse({"object": "list", "data": self.models})
+            return json_reply({"object": "list", "data": self.models})
         if route == "submit":
             if not isinstance(body, dict) or not body.get("model"):
                 return self._error(400, "model is required", "invalid_request")
@@ -330,23 +298,23 @@ class FakeGateway:
             if not self._served(body["model"]):  # middleware/distributor.go, on every fork
                 refusal = Refusal(503, "model_not_found", f"No available channel for model {body['model']}",
                                   task_envelope=False)
-                return JSONResponse(refusal.body(), refusal.status)
+                return json_reply(refusal.body(), refusal.status)
             if self.out_of_quota:  # types/error.go ErrorCodeInsufficientUserQuota, raised before any channel call
                 refusal = Refusal(403, "insufficient_user_quota", "user quota is not enough", task_envelope=False)
-                return JSONResponse(refusal.body(), refusal.status)
+                return json_reply(refusal.body(), refusal.status)
             if self.stock:
                 try:
                     upstream = vendor_request(accept(body, self._served, self.extra_keys))
                 except Refusal as refusal:
-                    return JSONResponse(refusal.body(), refusal.status)
+                    return json_reply(refusal.body(), refusal.status)
             task = self._create(body)
             task.upstream = upstream
             if self.submit_shape == "task_id":
-                return JSONResponse({"task_id": task.id})
+                return json_reply({"task_id": task.id})
             if self.submit_shape == "queued":
-                return JSONResponse({"task_id": task.id, "status": "queued"})
-            return JSONResponse({"id": task.id, "task_id": task.id, "object": "video", "model": task.model,
-                                 "status": "queued", "progress": 0, "created_at": int(task.created)})
+                return json_reply({"task_id": task.id, "status": "queued"})
+            return json_reply({"id": task.id, "task_id": task.id, "object": "video", "model": task.model,
+                          "status": "queued", "progress": 0, "created_at": int(task.created)})
         task_id = path.rstrip("/").split("/")[-2 if route == "content" else -1]
         task = self.tasks.get(task_id)
         if route == "content":
@@ -360,8 +328,10 @@ class FakeGateway:
         if shape == "not_implemented":
             return self._error(501, "not implemented for this channel", "not_implemented")
         if task is None:  # new-api: an unknown task id is 400 task_not_exist [providers.md §1]
-            return JSONResponse({"code": "task_not_exist", "message": "task_not_exist", "data": None}, 400)
-        return JSONResponse(task_body(task, shape, *task.state(self.now()), self._base(request)))
+            return json_reply({"code": "task_not_exist", "message": "task_not_exist", "data": None}, 400)
+        now = self.now()
+        task.polls.append(now)
+        return json_reply(task_body(task, shape, *task.state(now), base))
 
     def _served(self, model: str) -> bool:
         """distributor.go: a model is routed when a channel lists it (OmniRouters' names may add a resolution)."""
@@ -372,27 +342,29 @@ class FakeGateway:
         return model in self.serves or base in self.serves or model in listed
 
     # ---- apimodels.app dialect --------------------------------------------------------------------------------
-    def _apimodels(self, request: Request, route: str, path: str, body: Any) -> Response:
+    def _apimodels(self, request: Recorded, route: str, path: str, body: Any, base: str) -> Reply:
         if path != "/api/v1/video/generations":
             return self._error(404, "Not Found", "not_found")
         if route == "submit":
             if not isinstance(body, dict) or not body.get("model"):
                 return self._error(400, "model is required", "invalid_request")
             task = self._create(body)
-            return JSONResponse({"code": 200, "msg": "success",
-                                 "data": {"taskId": task.id, "state": "pending", "model": f"kling-video/{task.model}"}})
-        task = self.tasks.get(request.query_params.get("task_id", ""))
+            return json_reply({"code": 200, "msg": "success",
+                          "data": {"taskId": task.id, "state": "pending", "model": f"kling-video/{task.model}"}})
+        task = self.tasks.get(request.query.get("task_id", ""))
         if task is None:
             return self._error(404, "Task not found", "not_found")
-        state, _ = task.state(self.now())
+        now = self.now()
+        task.polls.append(now)
+        state, _ = task.state(now)
         data: dict[str, Any] = {"taskId": task.id, "state": APIMODELS[state], "model": f"kling-video/{task.model}",
                                 "createTime": int(task.created * 1000)}
         if state == "succeeded":
-            data["resultUrls"] = [f"{self._base(request)}/files/{task.id}.mp4"]
+            data["resultUrls"] = [f"{base}/files/{task.id}.mp4"]
             data["completeTime"] = int((task.created + task.timeline.seconds) * 1000)
         elif state in ("failed", "cancelled"):
             data["failMsg"] = task.timeline.fail or "task cancelled"
-        return JSONResponse({"code": 200, "msg": "success", "data": data})  # a failed task is still code 200 [D]
+        return json_reply({"code": 200, "msg": "success", "data": data})  # a failed task is still code 200 [D]
 
 
 # How each real gateway answers, per its docs (providers.md §2-§6). The new-api forks run new-api's own submit
@@ -416,28 +388,3 @@ def fake_for(provider_id: str, **overrides: Any) -> FakeGateway:
     shape = GATEWAY_SHAPES[provider_id]
     serves = {m.name for m in catalogs.load(provider_id)} if shape["dialect"] == "newapi" else None
     return FakeGateway(name=provider_id, **{"serves": serves, **shape, **overrides})
-
-
-@contextmanager
-def serve_on_loopback(app: Any) -> Iterator[str]:
-    """Serve an ASGI app with uvicorn on 127.0.0.1:<free port> in a background thread; yields the base URL."""
-    import uvicorn  # test-only dependency
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the loopback server did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
