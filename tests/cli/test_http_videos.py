@@ -4,10 +4,6 @@ opens from the server's own origin, with the token, in full and by Range; nothin
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,18 +12,12 @@ import httpx2
 import mcp_types as t
 import pytest
 from mcp import Client
+from fakes.served import http_server
 from mcp.client.streamable_http import streamable_http_client
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
-SCRIPT = Path(sys.executable).parent / "videogen-mcp"
 TOKEN = "test-token-videos-7781"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -42,23 +32,8 @@ def serve(home: Path, **extra: str) -> Iterator[str]:
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and not k.startswith("VIDEOGEN_")}
     env.update(VIDEOGEN_HOME=str(home), VIDEOGEN_SANDBOX_SECONDS="1", VIDEOGEN_POLL_MIN_INTERVAL="0.05",
                VIDEOGEN_POLL_MAX_INTERVAL="0.2", VIDEOGEN_HTTP_TOKEN=TOKEN, **extra)
-    port = free_port()
-    proc = subprocess.Popen([str(SCRIPT), "serve", "--http", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                assert proc.poll() is None, proc.stderr.read().decode()
-                assert time.monotonic() < deadline, "server did not start"
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    with http_server(env) as origin:
+        yield origin
 
 
 async def test_an_http_client_downloads_the_sandbox_video_from_the_link_in_the_result(served):

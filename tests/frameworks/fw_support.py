@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import socket
 import sys
 from pathlib import Path
 
@@ -34,12 +33,6 @@ def server_env(home: Path, **extra: str) -> dict[str, str]:
     env.update({"VIDEOGEN_HOME": str(home), "VIDEOGEN_SANDBOX_SECONDS": "1", "VIDEOGEN_POLL_MIN_INTERVAL": "0.05",
                 "VIDEOGEN_POLL_MAX_INTERVAL": "0.2", **extra})
     return env
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # What an OpenAI strict-mode model sends: every property, null for the unused ones.

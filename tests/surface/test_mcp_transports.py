@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import anyio
 import httpx2
 import pytest
 from mcp import Client
+from fakes.served import http_server
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
@@ -59,28 +58,10 @@ async def test_stdio_subprocess_generates_on_the_sandbox_with_progress(tmp_path,
         assert SENTINEL not in text
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
 async def test_streamable_http_serves_both_eras_with_host_checks(tmp_path, mode):
-    port = free_port()
-    proc = subprocess.Popen([str(SCRIPT), "serve", "--http", "--port", str(port)], env=server_env(tmp_path),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}/mcp"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                assert proc.poll() is None, proc.stderr.read().decode()
-                assert time.monotonic() < deadline, "server did not start"
-                await anyio.sleep(0.1)
+    with http_server(server_env(tmp_path)) as origin:
+        url = f"{origin}/mcp"
         progress: list[float] = []
 
         async def on_progress(p: float, total: float | None, message: str | None) -> None:
@@ -96,9 +77,6 @@ async def test_streamable_http_serves_both_eras_with_host_checks(tmp_path, mode)
             bad = await raw.post(url, headers={"Host": "evil.example", "Content-Type": "application/json"},
                                  content=b"{}")
         assert bad.status_code in (400, 403, 421)
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def test_cli_errors_are_one_line_without_traceback(tmp_path):

@@ -1,0 +1,42 @@
+"""A real `videogen-mcp serve --http` in a subprocess on a free loopback port, for tests that need the installed
+server over the network: `with http_server(env) as origin: ...` (origin is "http://127.0.0.1:PORT")."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+SCRIPT = Path(sys.executable).parent / "videogen-mcp"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def http_server(env: dict[str, str], *, start_timeout: float = 20.0) -> Iterator[str]:
+    """Start it, wait until its port accepts connections (failing with its stderr if it died), stop it after."""
+    port = free_port()
+    proc = subprocess.Popen([str(SCRIPT), "serve", "--http", "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + start_timeout
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else "server exited"
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
