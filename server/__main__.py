@@ -47,7 +47,8 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--json", action="store_true", help="print the task as JSON")
 
     m = sub.add_parser("models", help="list the models of the configured gateways")
-    m.add_argument("--provider", help="only this provider")
+    m.add_argument("--provider", help="only this provider (its catalog even without a key, marked inactive)")
+    m.add_argument("--all", action="store_true", help="every gateway's catalog, the unconfigured ones marked inactive")
     m.add_argument("--json", action="store_true", help="print JSON")
 
     tl = sub.add_parser("tasks", help="list recent tasks")

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from providers.base import TaskStatus
 from providers.errors import ProviderError
-from providers.registry import SPECS
+from providers.registry import SPECS, GatewayConfig, ProviderSpec, build
 from server.media import download as media
 from server.app import open_runtime
 from server.cli.common import CommandError, dumps
@@ -81,23 +81,43 @@ async def generate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def models(settings: Settings, args: argparse.Namespace) -> int:
+    if args.provider and args.provider not in SPECS:
+        raise CommandError(f"no provider {args.provider!r}; known: {', '.join(SPECS)}")
     async with open_runtime(settings) as rt:
-        chosen = [p for pid, p in rt.providers.items() if args.provider in (None, pid)]
-        if args.provider and not chosen:
-            raise CommandError(f"provider {args.provider!r} is not active; active: {', '.join(rt.providers)}")
-        rows = [model_public(p, m) for p in chosen for m in p.models()]
+        wanted = [args.provider] if args.provider else list(SPECS) if args.all else list(rt.providers)
+        rows = []
+        for pid in wanted:
+            active = pid in rt.providers
+            # A catalog is data: an adapter built without a key lists it and is never asked to call anything.
+            provider = rt.providers.get(pid) or build(pid, rt.client, GatewayConfig(SPECS[pid].default_base_url))
+            note = None if active else _inactive_note(SPECS[pid])
+            rows += [{**model_public(provider, m), "active": active, **({"note": note} if note else {})}
+                     for m in provider.models()]
     if args.json:
         print(dumps({"models": rows}))
         return 0
-    table = Table(title=f"{len(rows)} video models")
-    for col in ("id", "seconds", "resolutions", "aspect ratios", "inputs", "audio", "$/s"):
+    inactive = sorted({m["provider"]: m["note"] for m in rows if not m["active"]}.items())
+    table = Table(title=f"{len(rows)} video models" + (" (inactive ones marked)" if inactive else ""))
+    marked = ["active"] if inactive else []
+    for col in ("id", "seconds", "resolutions", "aspect ratios", "inputs", "audio", "$/s", *marked):
         table.add_column(col)
     for m in rows:
         table.add_row(m["id"], ",".join(map(str, m["durations"])) or "any", ",".join(m["resolutions"]),
                       ",".join(m["aspect_ratios"]), ",".join(m["inputs"]), "yes" if m["audio"] else "",
-                      str(m.get("price", {}).get("usd_per_second", "")))
+                      str(m.get("price", {}).get("usd_per_second", "")),
+                      *("yes" if m["active"] else "no" for _ in marked))
     out.print(table)
+    for pid, note in inactive:
+        out.print(f"{pid}: inactive, {note}", soft_wrap=True)
+    if not args.provider and not args.all:
+        hidden = [pid for pid in SPECS if pid not in rt.providers and not SPECS[pid].keyless]
+        if hidden:
+            err.print(f"Not configured: {', '.join(hidden)}. Browse their catalogs with `videogen-mcp models --all`.")
     return 0
+
+
+def _inactive_note(spec: ProviderSpec) -> str:
+    return "off: VIDEOGEN_SANDBOX=0 hides it" if spec.keyless else f"no key: set {spec.env_prefix}_API_KEY to use"
 
 
 def _stage(task: Task) -> str:

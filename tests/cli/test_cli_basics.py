@@ -60,3 +60,20 @@ def test_serve_http_says_where_it_listens(tmp_path):
         proc.terminate()
         proc.wait(10)
     assert line.strip() == f"videogen-mcp: serving MCP over streamable HTTP at http://127.0.0.1:{port}/mcp"
+
+
+def test_catalogs_browse_without_keys_marked_inactive(tmp_path):
+    one = run(tmp_path, "models", "--provider", "orcarouter", "--json")
+    rows = json.loads(one.stdout)["models"]
+    assert one.returncode == 0 and rows and {m["provider"] for m in rows} == {"orcarouter"}
+    assert all(m["active"] is False and m["note"] == "no key: set ORCAROUTER_API_KEY to use" for m in rows)
+    table = run(tmp_path, "models", "--provider", "orcarouter", columns=200)
+    assert table.returncode == 0 and "orcarouter: inactive, no key: set ORCAROUTER_API_KEY to use" in table.stdout
+    every = json.loads(run(tmp_path, "models", "--all", "--json").stdout)["models"]
+    active = {m["provider"]: m["active"] for m in every}
+    assert active.pop("sandbox") is True and len(active) == 5 and not any(active.values())
+    default = run(tmp_path, "models", "--json")
+    assert {m["provider"] for m in json.loads(default.stdout)["models"]} == {"sandbox"}
+    assert "models --all" in run(tmp_path, "models").stderr
+    unknown = run(tmp_path, "models", "--provider", "nope")
+    assert unknown.returncode == 1 and "known: orcarouter" in unknown.stderr
