@@ -60,7 +60,8 @@ def parser() -> argparse.ArgumentParser:
     tk.add_argument("--wait", type=float, default=0, help="seconds to wait for it to finish")
     tk.add_argument("--json", action="store_true", help="print JSON only (no summary on stderr)")
 
-    sub.add_parser("doctor", help="check configuration, keys and gateway reachability")
+    d = sub.add_parser("doctor", help="check configuration, keys and gateway reachability")
+    d.add_argument("--json", action="store_true", help="print JSON")
     return p
 
 

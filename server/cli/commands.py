@@ -155,25 +155,35 @@ async def task(settings: Settings, args: argparse.Namespace) -> int:
 
 async def doctor(settings: Settings, args: argparse.Namespace) -> int:
     active = settings.gateways()
-    table = Table(title="videogen-mcp doctor")
-    for col in ("provider", "configured", "base URL", "reachable"):
-        table.add_column(col)
-    problems = 0
+    rows: list[dict] = []
     async with httpx2.AsyncClient(timeout=5.0, follow_redirects=False) as client:
         for pid, spec in SPECS.items():
             config = active.get(pid)
             if config is None:
                 how = "hidden (VIDEOGEN_SANDBOX=0)" if spec.keyless else f"no ({spec.env_prefix}_API_KEY unset)"
-                table.add_row(pid, how, "", "")
+                rows.append({"provider": pid, "configured": False, "detail": how, "base_url": None, "reachable": None})
                 continue
             reach = "built in" if spec.keyless else await _probe(client, config.base_url)
-            problems += reach.startswith("no")
-            table.add_row(pid, "yes", config.base_url, reach)
-    out.print(table)
+            rows.append({"provider": pid, "configured": True, "detail": "yes", "base_url": config.base_url,
+                         "reachable": not reach.startswith("no"), "reach": reach})
+    problems = sum(r["reachable"] is False for r in rows)
     home_ok = _writable(settings)
+    keyed = any(not SPECS[p].keyless for p in active)
+    if getattr(args, "json", False):
+        print(dumps({"ok": not problems and home_ok, "providers": [{k: v for k, v in r.items() if k != "detail"}
+                                                                   for r in rows],
+                     "home": str(settings.home), "home_writable": home_ok, "videos_dir": str(settings.videos_dir),
+                     "default_wait": settings.default_wait, "gateway_key_set": keyed}))
+        return 1 if problems or not home_ok else 0
+    table = Table(title="videogen-mcp doctor")
+    for col in ("provider", "configured", "base URL", "reachable"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["provider"], r["detail"], r["base_url"] or "", r.get("reach", ""))
+    out.print(table)
     out.print(f"home: {settings.home} ({'writable' if home_ok else 'NOT writable'}); "
               f"videos: {settings.videos_dir}; default wait {settings.default_wait:g} s")
-    if not any(not SPECS[p].keyless for p in active):
+    if not keyed:
         out.print("No gateway key is set: only the free sandbox is available. Set e.g. ORCAROUTER_API_KEY.")
     return 1 if problems or not home_ok else 0
 

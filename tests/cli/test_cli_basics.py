@@ -77,3 +77,14 @@ def test_catalogs_browse_without_keys_marked_inactive(tmp_path):
     assert "models --all" in run(tmp_path, "models").stderr
     unknown = run(tmp_path, "models", "--provider", "nope")
     assert unknown.returncode == 1 and "known: orcarouter" in unknown.stderr
+
+
+def test_doctor_json_reports_providers_and_home(tmp_path):
+    done = run(tmp_path, "doctor", "--json")
+    report = json.loads(done.stdout)
+    assert done.returncode == 0 and report["ok"] is True and report["home"] == str(tmp_path)
+    providers = {p["provider"]: p for p in report["providers"]}
+    assert providers["sandbox"]["configured"] is True and providers["sandbox"]["reachable"] is True
+    assert providers["orcarouter"] == {"provider": "orcarouter", "configured": False, "base_url": None,
+                                       "reachable": None}
+    assert report["gateway_key_set"] is False and report["home_writable"] is True
