@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 
 import httpx2
 from rich.console import Console
@@ -45,7 +46,7 @@ async def generate(settings: Settings, args: argparse.Namespace) -> int:
             request = build_request(rt, call, name)
             provider.validate(request)
         except (ToolInputError, ProviderError, media.MediaError) as exc:
-            raise CommandError(str(exc)) from None
+            raise CommandError(cli_text(str(exc))) from None
         engine = await rt.engine()
         started = await engine.start(provider, request, idempotency_key=call.idempotency_key, download=True)
         if started.reused:
@@ -66,7 +67,7 @@ async def generate(settings: Settings, args: argparse.Namespace) -> int:
 
             task = await (await rt.engine()).wait(task.task_id, 3600, on_change)
         if task.status is not TaskStatus.SUCCEEDED:
-            raise CommandError(task_text(task))
+            raise CommandError(cli_text(task_text(task, wait_hint=60), task.task_id))
         if args.json:
             print(dumps(task.public()))
             return 0
@@ -74,7 +75,7 @@ async def generate(settings: Settings, args: argparse.Namespace) -> int:
         if task.sandbox:  # its link only works inside this server; the file is what a person wants
             out.print("Done: a sandbox video (simulated, free).")
         else:
-            out.print(task_text(task), soft_wrap=True)
+            out.print(cli_text(task_text(task, wait_hint=60), task.task_id), soft_wrap=True)
         if task.local_path:
             out.print(f"[green]Saved:[/] {task.local_path}", soft_wrap=True)
         return 0
@@ -120,6 +121,33 @@ def _inactive_note(spec: ProviderSpec) -> str:
     return "off: VIDEOGEN_SANDBOX=0 hides it" if spec.keyless else f"no key: set {spec.env_prefix}_API_KEY to use"
 
 
+# The shared texts speak to agents (tool names and arguments); a person at the CLI is told the command to run.
+_TOOL_PHRASES = (
+    (re.compile(r'([Cc])all get_video_task with task_id "([^"]+)" and wait_seconds=([\d.]+)'),
+     lambda m, _: f"{_run(m)} `videogen-mcp task {m[2]} --wait {m[3]}`"),
+    (re.compile(r'([Cc])all get_video_task with task_id "([^"]+)"'),
+     lambda m, _: f"{_run(m)} `videogen-mcp task {m[2]}`"),
+    (re.compile(r"([Cc])all get_video_task( again)?"),
+     lambda m, tid: f"{_run(m)} `videogen-mcp task {tid}`{m[2] or ''}"),
+    (re.compile(r"([Cc])all generate_video"), lambda m, _: f"{_run(m)} `videogen-mcp generate`"),
+    (re.compile(r"([Cc])all list_video_models"), lambda m, _: f"{_run(m)} `videogen-mcp models`"),
+)
+_ARGUMENTS = {"first_frame_image": "--image", "last_frame_image": "--last-frame",
+              "reference_images": "--reference-image", "negative_prompt": "--negative-prompt",
+              "aspect_ratio": "--aspect-ratio", "idempotency_key": "--idempotency-key"}
+
+
+def _run(match: re.Match[str]) -> str:
+    return "Run" if match[1] == "C" else "run"
+
+
+def cli_text(text: str, task_id: str | None = None) -> str:
+    """An agent-facing text as a person at the CLI needs it: commands to run instead of tools to call."""
+    for pattern, replace in _TOOL_PHRASES:
+        text = pattern.sub(lambda m, r=replace: r(m, task_id or "ID"), text)
+    return re.sub(r"\b(" + "|".join(_ARGUMENTS) + r")\b", lambda m: _ARGUMENTS[m[1]], text)
+
+
 def _stage(task: Task) -> str:
     """The bar's label: the stage only, since the bar's own column shows the percentage."""
     return "running" if task.status is TaskStatus.RUNNING else describe(task)
@@ -149,7 +177,7 @@ async def task(settings: Settings, args: argparse.Namespace) -> int:
         found = await (await rt.engine()).wait(found.task_id, args.wait)
     print(json.dumps(found.public(), indent=2))
     if not args.json:
-        err.print(task_text(found))
+        err.print(cli_text(task_text(found, wait_hint=60), found.task_id))
     return 0
 
 

@@ -88,3 +88,15 @@ def test_doctor_json_reports_providers_and_home(tmp_path):
     assert providers["orcarouter"] == {"provider": "orcarouter", "configured": False, "base_url": None,
                                        "reachable": None}
     assert report["gateway_key_set"] is False and report["home_writable"] is True
+
+
+def test_texts_name_cli_commands_not_mcp_tools(tmp_path):
+    task_id = run(tmp_path, "generate", "a kite [stuck]", "--no-wait").stdout.strip()
+    shown = run(tmp_path, "task", task_id)
+    assert shown.returncode == 0 and json.loads(shown.stdout)["status"] in ("queued", "running")
+    assert f"`videogen-mcp task {task_id} --wait 60`" in shown.stderr, shown.stderr
+    assert "`videogen-mcp generate` again" in shown.stderr
+    assert not any(tool in shown.stderr for tool in ("get_video_task", "generate_video", "wait_seconds"))
+    refused = run(tmp_path, "generate", "a kite", "--model", "sandbox/no-such-model")
+    assert refused.returncode == 1 and "`videogen-mcp models`" in refused.stderr, refused.stderr
+    assert "list_video_models" not in refused.stderr
