@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import time
+from collections.abc import Callable
 
+import anyio
 import httpx2
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -58,14 +61,26 @@ async def generate(settings: Settings, args: argparse.Namespace) -> int:
             return 0
         columns = (TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                    TimeElapsedColumn())
+        pace = Pace()
         with Progress(*columns, console=err, transient=False) as bar:
             row = bar.add_task(_stage(task), total=100)
 
             async def on_change(update: Task) -> None:
-                done = 100 if update.status is TaskStatus.SUCCEEDED else (update.progress or 0)
-                bar.update(row, completed=done, description=_stage(update))
+                if update.status is TaskStatus.SUCCEEDED:
+                    pace.seen(100)
+                elif update.status is TaskStatus.RUNNING and update.progress is not None:
+                    pace.seen(update.progress)
+                bar.update(row, completed=pace.estimate(), description=_stage(update))
 
-            task = await (await rt.engine()).wait(task.task_id, 3600, on_change)
+            async def tick() -> None:
+                while True:
+                    await anyio.sleep(0.2)
+                    bar.update(row, completed=pace.estimate())
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(tick)
+                task = await (await rt.engine()).wait(task.task_id, 3600, on_change)
+                tg.cancel_scope.cancel()
         if task.status is not TaskStatus.SUCCEEDED:
             raise CommandError(cli_text(task_text(task, wait_hint=60), task.task_id))
         if args.json:
@@ -119,6 +134,30 @@ async def models(settings: Settings, args: argparse.Namespace) -> int:
 
 def _inactive_note(spec: ProviderSpec) -> str:
     return "off: VIDEOGEN_SANDBOX=0 hides it" if spec.keyless else f"no key: set {spec.env_prefix}_API_KEY to use"
+
+
+class Pace:
+    """The bar's position between readings. The engine polls just after the job's predicted end (few requests), so
+    a sandbox job is read at ~25 % and then done: in between, the bar moves at the rate the readings so far imply,
+    kept below what is known (never past CEILING before the gateway says so, never backwards)."""
+
+    CEILING = 95.0
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock, self._start, self._known, self._rate, self._shown = clock, clock(), 0.0, 0.0, 0.0
+
+    def seen(self, progress: float) -> None:
+        elapsed = self._clock() - self._start
+        if 0 < progress < 100 and elapsed > 0:
+            self._rate = progress / elapsed
+        self._known = max(self._known, float(progress))
+
+    def estimate(self) -> float:
+        if self._known >= 100:
+            return 100.0
+        guess = min(self.CEILING, self._rate * (self._clock() - self._start))
+        self._shown = max(self._shown, self._known, guess)
+        return self._shown
 
 
 # The shared texts speak to agents (tool names and arguments); a person at the CLI is told the command to run.
