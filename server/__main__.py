@@ -47,7 +47,8 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--json", action="store_true", help="print the task as JSON")
 
     m = sub.add_parser("models", help="list the models of the configured gateways")
-    m.add_argument("--provider", help="only this provider")
+    m.add_argument("--provider", help="only this provider (its catalog even without a key, marked inactive)")
+    m.add_argument("--all", action="store_true", help="every gateway's catalog, the unconfigured ones marked inactive")
     m.add_argument("--json", action="store_true", help="print JSON")
 
     tl = sub.add_parser("tasks", help="list recent tasks")
@@ -65,7 +66,8 @@ def parser() -> argparse.ArgumentParser:
     ad.add_argument("--task", help="the local `unknown` task to attach it to (default: the one it matches, if any)")
     ad.add_argument("--wait", type=float, default=600, help="seconds to wait for it to finish (default 600)")
 
-    sub.add_parser("doctor", help="check configuration, keys and gateway reachability")
+    d = sub.add_parser("doctor", help="check configuration, keys and gateway reachability")
+    d.add_argument("--json", action="store_true", help="print JSON")
     return p
 
 

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
+import time
+from collections.abc import Callable
 
+import anyio
 import httpx2
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -12,7 +16,7 @@ from rich.table import Table
 
 from providers.base import TaskStatus
 from providers.errors import ProviderError
-from providers.registry import SPECS
+from providers.registry import SPECS, GatewayConfig, ProviderSpec, build
 from server.media import download as media
 from server.app import open_runtime
 from server.cli.common import CommandError, dumps
@@ -45,7 +49,7 @@ async def generate(settings: Settings, args: argparse.Namespace) -> int:
             request = build_request(rt, call, name)
             provider.validate(request)
         except (ToolInputError, ProviderError, media.MediaError) as exc:
-            raise CommandError(str(exc)) from None
+            raise CommandError(cli_text(str(exc))) from None
         engine = await rt.engine()
         started = await engine.start(provider, request, idempotency_key=call.idempotency_key, download=True)
         if started.reused:
@@ -57,16 +61,28 @@ async def generate(settings: Settings, args: argparse.Namespace) -> int:
             return 0
         columns = (TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                    TimeElapsedColumn())
+        pace = Pace()
         with Progress(*columns, console=err, transient=False) as bar:
             row = bar.add_task(_stage(task), total=100)
 
             async def on_change(update: Task) -> None:
-                done = 100 if update.status is TaskStatus.SUCCEEDED else (update.progress or 0)
-                bar.update(row, completed=done, description=_stage(update))
+                if update.status is TaskStatus.SUCCEEDED:
+                    pace.seen(100)
+                elif update.status is TaskStatus.RUNNING and update.progress is not None:
+                    pace.seen(update.progress)
+                bar.update(row, completed=pace.estimate(), description=_stage(update))
 
-            task = await (await rt.engine()).wait(task.task_id, 3600, on_change)
+            async def tick() -> None:
+                while True:
+                    await anyio.sleep(0.2)
+                    bar.update(row, completed=pace.estimate())
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(tick)
+                task = await (await rt.engine()).wait(task.task_id, 3600, on_change)
+                tg.cancel_scope.cancel()
         if task.status is not TaskStatus.SUCCEEDED:
-            raise CommandError(task_text(task))
+            raise CommandError(cli_text(task_text(task, wait_hint=60), task.task_id))
         if args.json:
             print(dumps(task.public()))
             return 0
@@ -74,30 +90,101 @@ async def generate(settings: Settings, args: argparse.Namespace) -> int:
         if task.sandbox:  # its link only works inside this server; the file is what a person wants
             out.print("Done: a sandbox video (simulated, free).")
         else:
-            out.print(task_text(task), soft_wrap=True)
+            out.print(cli_text(task_text(task, wait_hint=60), task.task_id), soft_wrap=True)
         if task.local_path:
             out.print(f"[green]Saved:[/] {task.local_path}", soft_wrap=True)
         return 0
 
 
 async def models(settings: Settings, args: argparse.Namespace) -> int:
+    if args.provider and args.provider not in SPECS:
+        raise CommandError(f"no provider {args.provider!r}; known: {', '.join(SPECS)}")
     async with open_runtime(settings) as rt:
-        chosen = [p for pid, p in rt.providers.items() if args.provider in (None, pid)]
-        if args.provider and not chosen:
-            raise CommandError(f"provider {args.provider!r} is not active; active: {', '.join(rt.providers)}")
-        rows = [model_public(p, m) for p in chosen for m in p.models()]
+        wanted = [args.provider] if args.provider else list(SPECS) if args.all else list(rt.providers)
+        rows = []
+        for pid in wanted:
+            active = pid in rt.providers
+            # A catalog is data: an adapter built without a key lists it and is never asked to call anything.
+            provider = rt.providers.get(pid) or build(pid, rt.client, GatewayConfig(SPECS[pid].default_base_url))
+            note = None if active else _inactive_note(SPECS[pid])
+            rows += [{**model_public(provider, m), "active": active, **({"note": note} if note else {})}
+                     for m in provider.models()]
     if args.json:
         print(dumps({"models": rows}))
         return 0
-    table = Table(title=f"{len(rows)} video models")
-    for col in ("id", "seconds", "resolutions", "aspect ratios", "inputs", "audio", "$/s"):
+    inactive = sorted({m["provider"]: m["note"] for m in rows if not m["active"]}.items())
+    table = Table(title=f"{len(rows)} video models" + (" (inactive ones marked)" if inactive else ""))
+    marked = ["active"] if inactive else []
+    for col in ("id", "seconds", "resolutions", "aspect ratios", "inputs", "audio", "$/s", *marked):
         table.add_column(col)
     for m in rows:
         table.add_row(m["id"], ",".join(map(str, m["durations"])) or "any", ",".join(m["resolutions"]),
                       ",".join(m["aspect_ratios"]), ",".join(m["inputs"]), "yes" if m["audio"] else "",
-                      str(m.get("price", {}).get("usd_per_second", "")))
+                      str(m.get("price", {}).get("usd_per_second", "")),
+                      *("yes" if m["active"] else "no" for _ in marked))
     out.print(table)
+    for pid, note in inactive:
+        out.print(f"{pid}: inactive, {note}", soft_wrap=True)
+    if not args.provider and not args.all:
+        hidden = [pid for pid in SPECS if pid not in rt.providers and not SPECS[pid].keyless]
+        if hidden:
+            err.print(f"Not configured: {', '.join(hidden)}. Browse their catalogs with `videogen-mcp models --all`.")
     return 0
+
+
+def _inactive_note(spec: ProviderSpec) -> str:
+    return "off: VIDEOGEN_SANDBOX=0 hides it" if spec.keyless else f"no key: set {spec.env_prefix}_API_KEY to use"
+
+
+class Pace:
+    """The bar's position between readings. The engine polls just after the job's predicted end (few requests), so
+    a sandbox job is read at ~25 % and then done: in between, the bar moves at the rate the readings so far imply,
+    kept below what is known (never past CEILING before the gateway says so, never backwards)."""
+
+    CEILING = 95.0
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock, self._start, self._known, self._rate, self._shown = clock, clock(), 0.0, 0.0, 0.0
+
+    def seen(self, progress: float) -> None:
+        elapsed = self._clock() - self._start
+        if 0 < progress < 100 and elapsed > 0:
+            self._rate = progress / elapsed
+        self._known = max(self._known, float(progress))
+
+    def estimate(self) -> float:
+        if self._known >= 100:
+            return 100.0
+        guess = min(self.CEILING, self._rate * (self._clock() - self._start))
+        self._shown = max(self._shown, self._known, guess)
+        return self._shown
+
+
+# The shared texts speak to agents (tool names and arguments); a person at the CLI is told the command to run.
+_TOOL_PHRASES = (
+    (re.compile(r'([Cc])all get_video_task with task_id "([^"]+)" and wait_seconds=([\d.]+)'),
+     lambda m, _: f"{_run(m)} `videogen-mcp task {m[2]} --wait {m[3]}`"),
+    (re.compile(r'([Cc])all get_video_task with task_id "([^"]+)"'),
+     lambda m, _: f"{_run(m)} `videogen-mcp task {m[2]}`"),
+    (re.compile(r"([Cc])all get_video_task( again)?"),
+     lambda m, tid: f"{_run(m)} `videogen-mcp task {tid}`{m[2] or ''}"),
+    (re.compile(r"([Cc])all generate_video"), lambda m, _: f"{_run(m)} `videogen-mcp generate`"),
+    (re.compile(r"([Cc])all list_video_models"), lambda m, _: f"{_run(m)} `videogen-mcp models`"),
+)
+_ARGUMENTS = {"first_frame_image": "--image", "last_frame_image": "--last-frame",
+              "reference_images": "--reference-image", "negative_prompt": "--negative-prompt",
+              "aspect_ratio": "--aspect-ratio", "idempotency_key": "--idempotency-key"}
+
+
+def _run(match: re.Match[str]) -> str:
+    return "Run" if match[1] == "C" else "run"
+
+
+def cli_text(text: str, task_id: str | None = None) -> str:
+    """An agent-facing text as a person at the CLI needs it: commands to run instead of tools to call."""
+    for pattern, replace in _TOOL_PHRASES:
+        text = pattern.sub(lambda m, r=replace: r(m, task_id or "ID"), text)
+    return re.sub(r"\b(" + "|".join(_ARGUMENTS) + r")\b", lambda m: _ARGUMENTS[m[1]], text)
 
 
 def _stage(task: Task) -> str:
@@ -129,7 +216,7 @@ async def task(settings: Settings, args: argparse.Namespace) -> int:
         found = await (await rt.engine()).wait(found.task_id, args.wait)
     print(json.dumps(found.public(), indent=2))
     if not args.json:
-        err.print(task_text(found))
+        err.print(cli_text(task_text(found, wait_hint=60), found.task_id))
     return 0
 
 
@@ -152,25 +239,35 @@ async def adopt(settings: Settings, args: argparse.Namespace) -> int:
 
 async def doctor(settings: Settings, args: argparse.Namespace) -> int:
     active = settings.gateways()
-    table = Table(title="videogen-mcp doctor")
-    for col in ("provider", "configured", "base URL", "reachable"):
-        table.add_column(col)
-    problems = 0
+    rows: list[dict] = []
     async with httpx2.AsyncClient(timeout=5.0, follow_redirects=False) as client:
         for pid, spec in SPECS.items():
             config = active.get(pid)
             if config is None:
                 how = "hidden (VIDEOGEN_SANDBOX=0)" if spec.keyless else f"no ({spec.env_prefix}_API_KEY unset)"
-                table.add_row(pid, how, "", "")
+                rows.append({"provider": pid, "configured": False, "detail": how, "base_url": None, "reachable": None})
                 continue
             reach = "built in" if spec.keyless else await _probe(client, config.base_url)
-            problems += reach.startswith("no")
-            table.add_row(pid, "yes", config.base_url, reach)
-    out.print(table)
+            rows.append({"provider": pid, "configured": True, "detail": "yes", "base_url": config.base_url,
+                         "reachable": not reach.startswith("no"), "reach": reach})
+    problems = sum(r["reachable"] is False for r in rows)
     home_ok = _writable(settings)
+    keyed = any(not SPECS[p].keyless for p in active)
+    if getattr(args, "json", False):
+        print(dumps({"ok": not problems and home_ok, "providers": [{k: v for k, v in r.items() if k != "detail"}
+                                                                   for r in rows],
+                     "home": str(settings.home), "home_writable": home_ok, "videos_dir": str(settings.videos_dir),
+                     "default_wait": settings.default_wait, "gateway_key_set": keyed}))
+        return 1 if problems or not home_ok else 0
+    table = Table(title="videogen-mcp doctor")
+    for col in ("provider", "configured", "base URL", "reachable"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["provider"], r["detail"], r["base_url"] or "", r.get("reach", ""))
+    out.print(table)
     out.print(f"home: {settings.home} ({'writable' if home_ok else 'NOT writable'}); "
               f"videos: {settings.videos_dir}; default wait {settings.default_wait:g} s")
-    if not any(not SPECS[p].keyless for p in active):
+    if not keyed:
         out.print("No gateway key is set: only the free sandbox is available. Set e.g. ORCAROUTER_API_KEY.")
     return 1 if problems or not home_ok else 0
 

@@ -77,14 +77,13 @@ def serve(settings: Settings, *, http: bool, host: str, port: int, stateless: bo
     from server.app import build_server, freeze_start_up_heap
 
     if not http:
-        from mcp.server.stdio import stdio_server
+        from server.cli.stdio import serve_stdio
 
         server = build_server(settings, download_default=True)
         freeze_start_up_heap()
 
         async def main() -> None:
-            async with stdio_server() as (read, write):
-                await server.run(read, write, server.create_initialization_options())
+            await serve_stdio(lambda read, write: server.run(read, write, server.create_initialization_options()))
 
         anyio.run(main)
         return
