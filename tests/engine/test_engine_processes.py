@@ -31,6 +31,7 @@ def test_several_processes_one_key_one_upstream_task(tmp_path):
     results = [json.loads(out.strip().splitlines()[-1]) for out, _ in outs]
     assert len({r["task_id"] for r in results}) == 1
     assert sum(not r["reused"] for r in results) == 1
-    assert all(r["status"] == "succeeded" for r in results), results
+    assert all(r["status"] == "succeeded" for r in results), [(r["status"], r.get("error"), r.get("warning"))
+                                                              for r in results]
     assert gw.created == 1 and len(gw.submits) == 1
     assert len({r["local_path"] for r in results}) == 1 and Path(results[0]["local_path"]).exists()
