@@ -29,16 +29,8 @@ def send(proc: subprocess.Popen[bytes], message: dict) -> None:
 
 
 def test_closing_stdin_ends_the_server_promptly_with_exit_0(tmp_path):
-    proc = start(tmp_path)
+    proc = _started_with_a_job_in_flight(tmp_path)
     try:
-        send(proc, {"id": 1, "method": "initialize", "params": {
-            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}})
-        assert json.loads(proc.stdout.readline())["id"] == 1
-        send(proc, {"method": "notifications/initialized"})
-        send(proc, {"id": 2, "method": "tools/call", "params": {"name": "generate_video", "arguments": {
-            "model": "sandbox/kling-sim", "prompt": "a kite", "wait_seconds": 0}}})
-        answer = json.loads(proc.stdout.readline())
-        assert answer["id"] == 2 and not answer["result"].get("isError"), answer
         closed = time.monotonic()
         proc.stdin.close()
         assert proc.wait(timeout=20) == 0
@@ -63,7 +55,8 @@ def _started_with_a_job_in_flight(home: Path) -> subprocess.Popen[bytes]:
     send(proc, {"method": "notifications/initialized"})
     send(proc, {"id": 2, "method": "tools/call", "params": {"name": "generate_video", "arguments": {
         "model": "sandbox/kling-sim", "prompt": "a kite", "wait_seconds": 0}}})
-    assert not json.loads(proc.stdout.readline())["result"].get("isError")
+    answer = json.loads(proc.stdout.readline())
+    assert answer["id"] == 2 and not answer["result"].get("isError"), answer
     return proc
 
 
