@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+from fakes.served import clean_env, server_env
+
 SCRIPT = Path(sys.executable).parent / "videogen-mcp"
 
 
 def run(home: Path, *argv: str, columns: int = 120) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and not k.startswith("VIDEOGEN_")}
-    env.update(VIDEOGEN_HOME=str(home), VIDEOGEN_SANDBOX_SECONDS="1", VIDEOGEN_POLL_MIN_INTERVAL="0.05",
-               VIDEOGEN_POLL_MAX_INTERVAL="0.2", COLUMNS=str(columns))
+    env = server_env(home, COLUMNS=str(columns))
     return subprocess.run([str(SCRIPT), *argv], env=env, capture_output=True, text=True, timeout=60)
 
 
@@ -50,8 +49,7 @@ def test_serve_http_says_where_it_listens(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and not k.startswith("VIDEOGEN_")}
-    env["VIDEOGEN_HOME"] = str(tmp_path)
+    env = clean_env(tmp_path)
     proc = subprocess.Popen([str(SCRIPT), "serve", "--http", "--port", str(port)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

@@ -3,7 +3,6 @@ opens from the server's own origin, with the token, in full and by Range; nothin
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,7 +11,7 @@ import httpx2
 import mcp_types as t
 import pytest
 from mcp import Client
-from fakes.served import http_server
+from fakes.served import http_server, server_env
 from mcp.client.streamable_http import streamable_http_client
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
@@ -29,10 +28,7 @@ def served(tmp_path) -> Iterator[str]:
 @contextmanager
 def serve(home: Path, **extra: str) -> Iterator[str]:
     """A real `videogen-mcp serve --http` with a token on loopback; yields its origin."""
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and not k.startswith("VIDEOGEN_")}
-    env.update(VIDEOGEN_HOME=str(home), VIDEOGEN_SANDBOX_SECONDS="1", VIDEOGEN_POLL_MIN_INTERVAL="0.05",
-               VIDEOGEN_POLL_MAX_INTERVAL="0.2", VIDEOGEN_HTTP_TOKEN=TOKEN, **extra)
-    with http_server(env) as origin:
+    with http_server(server_env(home, VIDEOGEN_HTTP_TOKEN=TOKEN, **extra)) as origin:
         yield origin
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
 from pathlib import Path
+
+from fakes.served import clean_env
 
 from server.cli.commands import Pace
 
@@ -38,8 +39,7 @@ def test_pace_moves_at_the_observed_rate_below_the_ceiling_and_never_backwards()
 
 
 def test_the_bar_advances_through_a_sandbox_job_at_default_poll_intervals(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and not k.startswith("VIDEOGEN_")}
-    env.update(VIDEOGEN_HOME=str(tmp_path), VIDEOGEN_SANDBOX_SECONDS="4", TTY_COMPATIBLE="1", COLUMNS="100")
+    env = clean_env(tmp_path, VIDEOGEN_SANDBOX_SECONDS="4", TTY_COMPATIBLE="1", COLUMNS="100")
     done = subprocess.run([str(SCRIPT), "generate", "a kite"], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     shown = [int(p) for p in re.findall(r"(\d+)%", done.stderr)]

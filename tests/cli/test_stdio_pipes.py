@@ -4,7 +4,6 @@ server at once with exit 0, even with a paid job in flight (the job stays in the
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -12,13 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from fakes.served import clean_env
+
 pytestmark = pytest.mark.slow
 SCRIPT = Path(sys.executable).parent / ("videogen-mcp.exe" if sys.platform == "win32" else "videogen-mcp")
 
 
 def start(home: Path) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and not k.startswith("VIDEOGEN_")}
-    env.update(VIDEOGEN_HOME=str(home), VIDEOGEN_SANDBOX_SECONDS="30")  # the job is still running at the close
+    env = clean_env(home, VIDEOGEN_SANDBOX_SECONDS="30")  # the job is still running at the close
     return subprocess.Popen([str(SCRIPT)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env=env)
 

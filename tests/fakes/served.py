@@ -3,6 +3,7 @@ server over the network: `with http_server(env) as origin: ...` (origin is "http
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -12,6 +13,20 @@ from contextlib import contextmanager
 from pathlib import Path
 
 SCRIPT = Path(sys.executable).parent / "videogen-mcp"
+# A sandbox job of 1 s, polled every 0.05-0.2 s: what most subprocess tests want.
+FAST = {"VIDEOGEN_SANDBOX_SECONDS": "1", "VIDEOGEN_POLL_MIN_INTERVAL": "0.05", "VIDEOGEN_POLL_MAX_INTERVAL": "0.2"}
+
+
+def clean_env(home: Path, **extra: str) -> dict[str, str]:
+    """This environment without any gateway key or VIDEOGEN_ setting, on its own home, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and not k.startswith("VIDEOGEN_")}
+    env.update(VIDEOGEN_HOME=str(home), **extra)
+    return env
+
+
+def server_env(home: Path, **extra: str) -> dict[str, str]:
+    """clean_env with FAST jobs and polls (extra wins)."""
+    return clean_env(home, **{**FAST, **extra})
 
 
 def free_port() -> int:

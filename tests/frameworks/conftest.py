@@ -10,8 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fakes.served import http_server
-from fw_support import server_env
+from fakes.served import http_server, server_env
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -28,13 +28,6 @@ def need(module: str) -> None:
     pytest.skip(message)
 
 
-def server_env(home: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and not k.startswith("VIDEOGEN_")}
-    env.update({"VIDEOGEN_HOME": str(home), "VIDEOGEN_SANDBOX_SECONDS": "1", "VIDEOGEN_POLL_MIN_INTERVAL": "0.05",
-                "VIDEOGEN_POLL_MAX_INTERVAL": "0.2", **extra})
-    return env
-
-
 # What an OpenAI strict-mode model sends: every property, null for the unused ones.
 STRICT_ARGS = {
     "model": "sandbox/kling-sim", "prompt": "a paper boat on a pond", "duration": None, "aspect_ratio": None,

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from fw_support import SCRIPT, STRICT_ARGS, server_env
+from fakes.served import server_env
+from fw_support import SCRIPT, STRICT_ARGS
 
 PROBE = Path(__file__).with_name("langchain_probe.py")
 

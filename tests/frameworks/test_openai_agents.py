@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from fw_support import SCRIPT, STRICT_ARGS, need, server_env
+from fakes.served import server_env
+from fw_support import SCRIPT, STRICT_ARGS, need
 
 pytestmark = pytest.mark.anyio
 

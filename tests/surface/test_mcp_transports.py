@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,19 +10,12 @@ import anyio
 import httpx2
 import pytest
 from mcp import Client
-from fakes.served import http_server
+from fakes.served import http_server, server_env
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 SCRIPT = Path(sys.executable).parent / "videogen-mcp"
 SENTINEL = "sk-SENTINEL-DO-NOT-LEAK-5150"
-
-
-def server_env(home: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and not k.startswith("VIDEOGEN_")}
-    env.update(VIDEOGEN_HOME=str(home), VIDEOGEN_SANDBOX_SECONDS="1", VIDEOGEN_POLL_MIN_INTERVAL="0.05",
-               VIDEOGEN_POLL_MAX_INTERVAL="0.2", **extra)
-    return env
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
