@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import anyio
 import httpx2
@@ -177,7 +177,8 @@ def build_server(
     async def call_tool(ctx, params: t.CallToolRequestParams) -> t.CallToolResult:
         from server.surface.tools import call_tool  # the tools' code (validation, media) loads on the first call
 
-        return await call_tool(ctx, params)
+        # a tasks-extension call answers with a plain CreateTaskResult dict, which the SDK sends as it is
+        return cast(t.CallToolResult, await call_tool(ctx, params))
 
     async def list_tools(ctx, params: t.PaginatedRequestParams | None) -> t.ListToolsResult:
         return t.ListToolsResult(tools=ctx.lifespan_context.tools())

@@ -60,10 +60,7 @@ TASK_OUTPUT_SCHEMA: dict[str, Any] = {
         "video_url": _nullable_str,
         "local_path": _nullable_str,
         "expires_at": _nullable_str,  # ISO 8601, like the other times
-        "error": {
-            "type": ["object", "null"],
-            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
-        },
+        "error": {"type": ["object", "null"]},  # {"code", "message"}: left unspelled, tools/list is kept small
         "upstream_task_id": _nullable_str,
         "created_at": {"type": "string"},
         "updated_at": {"type": "string"},

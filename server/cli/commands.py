@@ -7,6 +7,7 @@ import json
 import re
 import time
 from collections.abc import Callable
+from functools import partial
 
 import anyio
 import httpx2
@@ -40,7 +41,7 @@ async def generate(settings: Settings, args: argparse.Namespace) -> int:
             model = f"sandbox/{rt.providers['sandbox'].models()[0].name}"
             err.print(f"[dim]Using the free sandbox model {model}; pass --model for a real gateway.[/]")
         try:
-            call = GenerateArgs(model=model, prompt=args.prompt, duration=args.duration,
+            call = GenerateArgs(model=model, prompt=args.prompt, duration=args.duration, wait_seconds=None,
                                 aspect_ratio=args.aspect_ratio, resolution=args.resolution,
                                 first_frame_image=args.image, idempotency_key=args.idempotency_key,
                                 last_frame_image=args.last_frame, reference_images=args.reference_image,
@@ -180,10 +181,14 @@ def _run(match: re.Match[str]) -> str:
     return "Run" if match[1] == "C" else "run"
 
 
+def _apply(replace: Callable[[re.Match[str], str], str], task_id: str, match: re.Match[str]) -> str:
+    return replace(match, task_id)
+
+
 def cli_text(text: str, task_id: str | None = None) -> str:
     """An agent-facing text as a person at the CLI needs it: commands to run instead of tools to call."""
     for pattern, replace in _TOOL_PHRASES:
-        text = pattern.sub(lambda m, r=replace: r(m, task_id or "ID"), text)
+        text = pattern.sub(partial(_apply, replace, task_id or "ID"), text)
     return re.sub(r"\b(" + "|".join(_ARGUMENTS) + r")\b", lambda m: _ARGUMENTS[m[1]], text)
 
 

@@ -13,6 +13,7 @@ from server.settings import Settings
 
 if TYPE_CHECKING:
     import argparse
+    from types import SimpleNamespace
 
 
 class RedactSecrets(logging.Filter):
@@ -44,7 +45,7 @@ def setup_logging(settings: Settings) -> None:
     root.setLevel(getattr(logging, settings.log_level.upper(), logging.WARNING))
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace | SimpleNamespace) -> int:
     try:
         overrides = {"VIDEOGEN_DOWNLOAD_DIR": args.out} if getattr(args, "out", None) else {}
         settings = load_settings(**overrides)

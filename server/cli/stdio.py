@@ -13,6 +13,7 @@ import os
 import threading
 from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
+from typing import Any
 
 import anyio
 import anyio.from_thread
@@ -101,7 +102,7 @@ async def pipes():
         os.dup2(private_out, 1)
 
 
-async def serve_stdio(run: Callable[[object, object], Awaitable[None]]) -> None:
+async def serve_stdio(run: Callable[[Any, Any], Awaitable[None]]) -> None:
     from mcp.server.stdio import stdio_server
 
     async with pipes() as (stdin, stdout), stdio_server(stdin, stdout) as (read, write):

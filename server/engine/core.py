@@ -10,6 +10,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ class Started:
 class _Watch:
     """This process's view of one task: the latest row, an event fired on each change, and who is working on it."""
 
-    __slots__ = ("task_id", "row", "changed", "driving", "submitting", "waiters", "asked")
+    __slots__ = ("asked", "changed", "driving", "row", "submitting", "task_id", "waiters")
 
     def __init__(self, task_id: str) -> None:
         self.task_id = task_id
@@ -390,7 +391,7 @@ class Engine:
                         await self._settle_orphan(watch, leased)
                         continue
                     last = await self._poller.run(leased, self.providers[leased.provider], watch.publish,
-                                                  lambda: self._deadline(watch, leased))
+                                                  partial(self._deadline, watch, leased))
                 finally:
                     if last is None or last.lease_owner == self.owner:  # (settling writes release it themselves)
                         with anyio.CancelScope(shield=True):

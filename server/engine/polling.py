@@ -258,7 +258,7 @@ class Poller:
                 snap = await provider.get(row.upstream_task_id)
             except Exception as exc:
                 return row, None, f"{problem}; asking for a fresh link failed: {_brief(exc)}"
-            fresh = {"video_url": snap.video_url or row.video_url}
+            fresh: dict[str, Any] = {"video_url": snap.video_url or row.video_url}
             if snap.expires_at is not None:
                 fresh["expires_at"] = snap.expires_at.timestamp()
             elif expires := documented_expiry(replace(row, expires_at=None), snap, provider, self.ledger.now()):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import Any
 
 from providers.base import TaskStatus
 
@@ -32,7 +33,7 @@ class Timing:
         poll_min = float(getattr(settings, "poll_min_interval", cls.poll_min))
         poll_max = max(poll_min, float(getattr(settings, "poll_max_interval", cls.poll_max)))
         wait = float(getattr(settings, "default_wait", 40.0))
-        base = dict(poll_min=poll_min, poll_max=poll_max, submit_budget=max(wait, 60.0),
+        base: dict[str, Any] = dict(poll_min=poll_min, poll_max=poll_max, submit_budget=max(wait, 60.0),
                     follow_interval=min(1.0, max(0.05, poll_min)))
         return cls(**{**base, **overrides})
 
@@ -40,8 +41,8 @@ class Timing:
 def backoff(attempt: int, *, base: float, cap: float, retry_after: float | None = None,
             retry_after_cap: float = RETRY_AFTER_CAP, rng: random.Random | None = None) -> float:
     """Jittered exponential delay (75-100 % of min(base*2^attempt, cap)), never shorter than a capped Retry-After."""
-    rng = rng or random
-    delay = min(base * 2**attempt, cap) * (1 - 0.25 * rng.random())
+    draw = (rng or random).random()
+    delay = min(base * 2**attempt, cap) * (1 - 0.25 * draw)
     if retry_after is not None:
         delay = max(delay, min(retry_after, retry_after_cap))
     return delay

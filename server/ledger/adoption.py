@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 
-from server.ledger.store import _COLUMNS, _SELECT, Ledger, LedgerConflict, TaskRow, _fetch, _row
+from server.ledger.store import _COLUMNS, _SELECT, Ledger, LedgerConflict, TaskRow, _fetch, _made, _row
 
 if TYPE_CHECKING:
     import sqlite3
@@ -29,7 +29,7 @@ async def orphans(ledger: Ledger, provider: str, limit: int = 200) -> list[TaskR
     """`unknown` tasks of `provider` that know no gateway job: what an adopted or listed job may belong to."""
     sql = (_SELECT + "WHERE provider = ? AND upstream_task_id IS NULL AND state = 'unknown' "
            "ORDER BY created_at DESC LIMIT ?")
-    return await ledger._run(lambda c: [_row(r) for r in c.execute(sql, (provider, limit))], write=False)
+    return await ledger._run(lambda c: [_made(r) for r in c.execute(sql, (provider, limit))], write=False)
 
 
 async def adopt(ledger: Ledger, provider: str, upstream_id: str, *, into: str | None, strict: bool,

@@ -4,6 +4,7 @@ All SQLite work runs in a worker thread, never on the event loop."""
 
 from __future__ import annotations
 
+import builtins
 import logging
 import os
 import random
@@ -122,6 +123,7 @@ class TaskRow:
         return self.terminal and self.download_state != "pending"
 
     def to_task(self) -> Task:
+        error: TaskError | None
         if self.state == SUBMITTING:
             status, error = TaskStatus.UNKNOWN, TaskError(code="submitting", message=_SUBMITTING_MESSAGE)
         else:
@@ -130,7 +132,7 @@ class TaskRow:
         return Task(
             task_id=self.task_id, provider=self.provider, model=self.model, status=status, progress=self.progress,
             video_url=self.video_url, local_path=self.local_path, expires_at=_dt(self.expires_at), error=error,
-            upstream_task_id=self.upstream_task_id, created_at=_dt(self.created_at), updated_at=_dt(self.updated_at),
+            upstream_task_id=self.upstream_task_id, created_at=_at(self.created_at), updated_at=_at(self.updated_at),
             sandbox=self.sandbox, warning=self.warning,
         )
 
@@ -142,12 +144,18 @@ _UPDATABLE = frozenset(_COLUMNS) - {"task_id", "provider", "model", "fingerprint
 
 
 def _dt(value: float | None) -> datetime | None:
-    return None if value is None else datetime.fromtimestamp(value, UTC)
+    return None if value is None else _at(value)
+
+
+def _at(value: float) -> datetime:
+    return datetime.fromtimestamp(value, UTC)
 
 
 def _row(values: sqlite3.Row | tuple | None) -> TaskRow | None:
-    if values is None:
-        return None
+    return None if values is None else _made(values)
+
+
+def _made(values: sqlite3.Row | tuple) -> TaskRow:
     data = dict(zip(_COLUMNS, values, strict=True))
     data["download"], data["sandbox"] = bool(data["download"]), bool(data["sandbox"])
     return TaskRow(**data)
@@ -284,20 +292,21 @@ class Ledger:
     async def get(self, task_id: str) -> TaskRow | None:
         return await self._run(lambda c: _fetch(c, task_id), write=False)
 
-    async def list(self, limit: int = 50) -> list[TaskRow]:
+    async def list(self, limit: int = 50) -> builtins.list[TaskRow]:
         sql = _SELECT + "ORDER BY created_at DESC, rowid DESC LIMIT ?"
-        return await self._run(lambda c: [_row(r) for r in c.execute(sql, (limit,))], write=False)
+        return await self._run(lambda c: [_made(r) for r in c.execute(sql, (limit,))], write=False)
 
-    async def unsettled(self, limit: int = 10_000) -> list[TaskRow]:
+    async def unsettled(self, limit: int = 10_000) -> builtins.list[TaskRow]:
         """Rows something may still happen to: not terminal, or a download still owed."""
         sql = (_SELECT + "WHERE state NOT IN ('succeeded', 'failed', 'cancelled') OR download_state = 'pending' "
                "ORDER BY created_at LIMIT ?")
-        return await self._run(lambda c: [_row(r) for r in c.execute(sql, (limit,))], write=False)
+        return await self._run(lambda c: [_made(r) for r in c.execute(sql, (limit,))], write=False)
 
-    async def events(self, task_id: str) -> list[dict[str, Any]]:
+    async def events(self, task_id: str) -> builtins.list[dict[str, Any]]:
         sql = "SELECT at, state, progress, error_code, detail FROM events WHERE task_id = ? ORDER BY id"
         keys = ("at", "state", "progress", "error_code", "detail")
-        return await self._run(lambda c: [dict(zip(keys, r)) for r in c.execute(sql, (task_id,))], write=False)
+        return await self._run(lambda c: [dict(zip(keys, r, strict=True)) for r in c.execute(sql, (task_id,))],
+                               write=False)
 
     # -- writes -----------------------------------------------------------------------------------------------------
     async def create(self, row: TaskRow, *, dedupe_window: float) -> tuple[TaskRow, bool]:
@@ -316,7 +325,7 @@ class Ledger:
             else:
                 found = None
             if found is not None:
-                return _row(found), True
+                return _made(found), True
             conn.execute(f"INSERT INTO tasks ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
                          tuple(getattr(row, c) for c in _COLUMNS))
             conn.execute("INSERT INTO events (task_id, at, state) VALUES (?, ?, ?)",
@@ -387,6 +396,7 @@ class Ledger:
 
     async def release(self, owner: str, task_id: str | None = None) -> None:
         """Give up one lease, or all of `owner`'s (shutdown)."""
+        args: tuple[str, ...]
         if task_id is None:
             sql, args = "UPDATE tasks SET lease_owner = NULL, lease_expires = NULL WHERE lease_owner = ?", (owner,)
         else:

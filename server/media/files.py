@@ -71,7 +71,7 @@ def open_checked(path: str | Path, expected: os.stat_result, *, available: Itera
     flags, kernel_nofollow = read_flags(available)
     if not kernel_nofollow:  # the equivalent check: no link now, and the same file once open (below)
         now = os.lstat(path)
-        if stat.S_ISLNK(now.st_mode) or getattr(now, "st_reparse_tag", 0):  # symlink, junction or other reparse
+        if stat.S_ISLNK(now.st_mode) or getattr(now, "st_reparse_tag", False):  # symlink, junction or other reparse
             raise FileChanged(path)
     fd = os.open(path, flags)
     try:

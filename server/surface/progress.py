@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 
 import anyio
 
@@ -62,7 +63,5 @@ class Progress:
             self._value = value
             elapsed = int(time.monotonic() - self._started)
             message = f"{self._message} ({elapsed} s)" if self._message != "finished" else self._message
-            try:
+            with suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):  # the client left; the task goes on
                 await self._send(round(value, 2), self._total, message)
-            except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-                pass  # the client went away; the task itself goes on

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import PurePath
 from typing import assert_never
 
@@ -32,7 +32,7 @@ def served_video_url(base: str, task: Task) -> str | None:
 
 
 def _when(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def task_text(task: Task, *, note: str = "", wait_hint: float = 40, served_url: str | None = None) -> str:

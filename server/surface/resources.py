@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import anyio
 import mcp_types as t
@@ -22,7 +22,7 @@ MAX_VIDEO_RESOURCE_BYTES = 100 * 1024 * 1024  # base64 in JSON beyond this helps
 
 
 async def list_resources(ctx: ServerRequestContext, params: t.PaginatedRequestParams | None) -> t.ListResourcesResult:
-    rt: Runtime = ctx.lifespan_context
+    rt = cast("Runtime", ctx.lifespan_context)  # what app.py's lifespan yields
     resources = [t.Resource(uri=TASKS_URI, name="tasks", title="Recent video tasks", mime_type="application/json")]
     for task in await (await rt.engine()).list(20):
         resources.append(t.Resource(uri=task_uri(task.task_id), name=task.task_id, mime_type="application/json",
@@ -49,7 +49,7 @@ def _not_found(uri: str, why: str) -> MCPError:
 
 
 async def read_resource(ctx: ServerRequestContext, params: t.ReadResourceRequestParams) -> t.ReadResourceResult:
-    rt: Runtime = ctx.lifespan_context
+    rt = cast("Runtime", ctx.lifespan_context)  # what app.py's lifespan yields
     uri = str(params.uri)
     if uri == TASKS_URI:
         tasks = [task.public() for task in await (await rt.engine()).list(50)]

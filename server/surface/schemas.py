@@ -15,7 +15,7 @@ from server.tasks import TASK_OUTPUT_SCHEMA
 
 # seconds; a call may wait at most this long, whatever the agent asks. Under Pydantic AI's 300 s read timeout and
 # the 5 min idle limits of Claude Code over HTTP, so an explicit wait never outlasts a common client.
-MAX_WAIT = 240.0
+MAX_WAIT = 240
 
 
 def nullable(schema: dict[str, Any]) -> dict[str, Any]:
@@ -113,22 +113,21 @@ def tool_definitions(providers: Mapping[str, Provider], default_wait: float) -> 
             name="generate_video",
             title="Generate video",
             description=(
-                "Start ONE paid video job (image-to-video: first_frame_image), waiting up to wait_seconds with "
-                "progress. Returns the task: done with video_url, or running with task_id; then use get_video_task, "
-                "never generate_video again for the same video. null = not given."
+                "Start ONE paid video job (image-to-video: first_frame_image); waits up to wait_seconds with "
+                "progress. Returns the task, done (video_url) or running (task_id): then use get_video_task, never "
+                "generate_video again for it. null = not given."
             ),
             input_schema=generate_video_input_schema(providers, default_wait),
             output_schema=TASK_OUTPUT_SCHEMA,
-            annotations=t.ToolAnnotations(
-                read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
-            ),
+            # read-only and idempotent default to false; destructive defaults to true, so it is said
+            annotations=t.ToolAnnotations(destructive_hint=False, open_world_hint=True),
         ),
         t.Tool(
             name="get_video_task",
             title="Get video task",
             description=(
-                "Status of a video task by task_id (free; never starts a job); with wait_seconds, waits for the "
-                "end, reporting progress. provider + upstream_task_id: adopt a gateway's job by its own id."
+                "A video task's status by task_id (free, starts nothing); wait_seconds waits for the end with "
+                "progress. provider + upstream_task_id: adopt a gateway's job by its own id."
             ),
             input_schema=strict_object({
                 "task_id": {"type": "string"},
@@ -144,8 +143,8 @@ def tool_definitions(providers: Mapping[str, Provider], default_wait: float) -> 
             name="list_video_models",
             title="List video models",
             description=(
-                "Valid model ids for generate_video, with each model's allowed durations, resolutions, aspect "
-                "ratios, image/video inputs, audio and price. Free."
+                "Model ids for generate_video with their allowed durations, resolutions, aspect ratios, inputs, "
+                "audio and price. Free."
             ),
             input_schema=strict_object({"provider": {"type": "string", "enum": provider_ids}}, []),
             output_schema={

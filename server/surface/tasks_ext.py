@@ -7,7 +7,7 @@ mcp 2.3 ships no tasks runtime, so the three methods are registered here on the 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import mcp_types as t
 from mcp.server import Server
@@ -77,7 +77,7 @@ def _require(ctx: ServerRequestContext) -> None:
 
 async def _task(ctx: ServerRequestContext, task_id: str) -> Task:
     _require(ctx)
-    rt: Runtime = ctx.lifespan_context
+    rt = cast("Runtime", ctx.lifespan_context)  # what app.py's lifespan yields
     try:
         return await (await rt.engine()).wait(task_id, 0)  # one ledger read; resumes polling of an unfinished task
     except TaskNotFound:
@@ -85,7 +85,8 @@ async def _task(ctx: ServerRequestContext, task_id: str) -> Task:
 
 
 async def tasks_get(ctx: ServerRequestContext, params: TaskParams) -> dict[str, Any]:
-    return {"resultType": "complete", **task_state(ctx.lifespan_context, await _task(ctx, params.task_id))}
+    rt = cast("Runtime", ctx.lifespan_context)
+    return {"resultType": "complete", **task_state(rt, await _task(ctx, params.task_id))}
 
 
 async def tasks_update(ctx: ServerRequestContext, params: UpdateTaskParams) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import difflib
 import json
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import anyio
 import mcp_types as t
@@ -289,7 +289,7 @@ async def list_video_models(ctx: ServerRequestContext, rt: Runtime, arguments: d
     if args.provider is not None and args.provider not in rt.providers:
         raise ToolInputError(f"Unknown provider {args.provider!r}; active: {', '.join(rt.providers) or 'none'}.")
     chosen = [rt.providers[args.provider]] if args.provider else list(rt.providers.values())
-    models = []
+    models: list[dict[str, Any]] = []
     for provider in chosen:
         await rt.discover(provider)
         models.extend(model_public(provider, m) for m in provider.models())
@@ -316,7 +316,7 @@ async def call_tool(ctx: ServerRequestContext, params: t.CallToolRequestParams) 
     handler = HANDLERS.get(params.name)
     if handler is None:
         raise MCPError(code=t.INVALID_PARAMS, message=f"Unknown tool: {params.name}. Tools: {', '.join(HANDLERS)}")
-    rt: Runtime = ctx.lifespan_context
+    rt = cast("Runtime", ctx.lifespan_context)  # what app.py's lifespan yields
     try:
         return await handler(ctx, rt, dict(params.arguments or {}))
     except ToolInputError as exc:

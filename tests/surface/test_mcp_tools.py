@@ -29,7 +29,9 @@ async def test_lists_three_tools_with_schemas_built_from_the_catalogs(server, mo
     assert MODEL in gv.input_schema["properties"]["model"]["enum"]
     assert gv.input_schema["additionalProperties"] is False
     assert gv.output_schema == TASK_OUTPUT_SCHEMA
-    assert gv.annotations.read_only_hint is False and gv.annotations.open_world_hint is True
+    # read-only is left out (false by default: smaller tools/list); destructive must be said, it defaults to true
+    assert not gv.annotations.read_only_hint and gv.annotations.destructive_hint is False
+    assert gv.annotations.open_world_hint is True
     assert "paid" in gv.description
     assert tools["get_video_task"].annotations.read_only_hint is True
     assert tools["list_video_models"].annotations.idempotent_hint is True
