@@ -12,7 +12,7 @@ from pydantic import SecretStr
 
 from providers import catalogs
 from providers.base import ModelInfo, TaskSnapshot, TaskStatus, VideoRequest
-from providers.errors import NEWAPI_CODES, BadResponse, InvalidRequest, ProviderError, Rule
+from providers.errors import NEWAPI_CODES, BadResponse, ProviderError, Rule
 from providers.http import GatewayHTTP
 from providers.parse import NO_REASON, parse_task
 from providers.wire import drop_none
@@ -219,52 +219,3 @@ class NewApiProvider(CatalogProvider):
     def family_of(self, name: str) -> str:
         """The request-builder branch for a discovered model (override where names carry a family prefix)."""
         return ""
-
-
-def fields(*names: str) -> frozenset[str]:
-    """The request fields a builder maps, always with duration, aspect_ratio, resolution and the first frame."""
-    return frozenset(("duration", "aspect_ratio", "resolution", "first_frame", *names))
-
-
-KLING_MODES = {"720p": "std", "1080p": "pro", "4k": "4k"}  # resolution -> Kling `mode` [seed 000]
-
-
-def mode_for(resolution: str | None) -> str | None:
-    return KLING_MODES.get((resolution or "").lower())
-
-
-def require_mode(request: VideoRequest, info: ModelInfo, provider: str) -> None:
-    """Kling says resolution only through `mode`: a resolution with no mode cannot be sent (discovered models)."""
-    if request.resolution and mode_for(request.resolution) is None:
-        raise InvalidRequest(
-            f"{info.name} on {provider} takes resolution 720p (std), 1080p (pro) or 4k (got {request.resolution}).",
-            provider=provider,
-        )
-
-
-# (aspect ratio, resolution) -> new-api's top-level `size`, the form its Kling and Gemini adaptors read.
-SIZES = {
-    ("16:9", "720p"): "1280x720", ("9:16", "720p"): "720x1280",
-    ("16:9", "1080p"): "1920x1080", ("9:16", "1080p"): "1080x1920",
-}
-
-
-def size_for(ratio: str | None, resolution: str | None) -> str | None:
-    """`size` for a ratio (+ resolution, 720p when unset), or None where new-api's table has no entry (e.g. 1:1)."""
-    return SIZES.get((ratio or "", (resolution or "720p").lower()))
-
-
-def kling_ratio(request: VideoRequest, info: ModelInfo) -> str | None:
-    """The aspect ratio always sent to Kling: stock new-api maps a missing one to 1:1 (Kling `getAspectRatio`),
-    not the 16:9 Kling itself defaults to, so absent means the model's documented default (16:9 where allowed)."""
-    if request.aspect_ratio:
-        return request.aspect_ratio
-    if not info.aspect_ratios or "16:9" in info.aspect_ratios:
-        return "16:9"
-    return info.aspect_ratios[0]
-
-
-def kling_sound(audio: bool | None) -> str | None:
-    return None if audio is None else ("on" if audio else "off")
-
-
