@@ -26,7 +26,7 @@ class ApiModels(CatalogProvider):
     catalog = "apimodels"
     submit_path = ROUTE
     error_codes = APIMODELS_CODES
-    family_fields = kling.FIELDS
+    family_fields = kling.FIELDS  # no content proxy (capabilities: none): resultUrls[0] is downloaded directly
 
     def build_body(self, request: VideoRequest, info: ModelInfo) -> dict[str, Any]:
         # Kling's own fields at the top level; the ratio only when asked (not new-api: no 1:1 default to avoid).
@@ -59,9 +59,6 @@ class ApiModels(CatalogProvider):
             finished = snapshot.updated_at or datetime.now(UTC)
             update["expires_at"] = finished + FILE_LIFETIME
         return snapshot.model_copy(update=update)
-
-    def content_request(self, upstream_id: str) -> tuple[str, dict[str, str]] | None:
-        return None  # no proxy route: download resultUrls[0] directly
 
     async def discover(self) -> list[ModelInfo]:
         return []  # no models route is documented

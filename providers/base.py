@@ -5,6 +5,7 @@ Pure data and pure functions only; no I/O and nothing read at import time.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -122,6 +123,16 @@ class TaskSnapshot(BaseModel):
     prompt: str | None = None  # the prompt, when the gateway echoes it (matching a listed job to an unknown task)
 
 
+@dataclass(frozen=True)
+class Capabilities:
+    """What an adapter offers beyond submit / get / models, declared as data: callers read it, never probe."""
+
+    find: bool = False  # `find(key)` looks a job up by the idempotency key it was submitted with
+    content_proxy: bool = False  # `content_request(id)` names the gateway's own authenticated content route
+    mounts: bool = False  # the class's `mounts(config)` gives transports the shared client must use (embedded)
+    trusted_hosts: frozenset[str] = frozenset()  # hosts the downloader may fetch though they are not public
+
+
 @runtime_checkable
 class Provider(Protocol):
     """A gateway adapter. Mapping and parsing are pure; the I/O methods use the injected HTTP client.
@@ -132,6 +143,7 @@ class Provider(Protocol):
     id: str  # "orcarouter", ..., "sandbox"
     sandbox: bool
     task_listing: bool  # True: `list_tasks` works with the API key, so `unknown` tasks are reconciled against it
+    capabilities: Capabilities
 
     def models(self) -> list[ModelInfo]:
         """The catalog (plus anything discovered so far)."""
@@ -154,7 +166,12 @@ class Provider(Protocol):
     async def get(self, upstream_id: str) -> TaskSnapshot: ...
 
     def content_request(self, upstream_id: str) -> tuple[str, dict[str, str]] | None:
-        """(absolute URL, headers) of the gateway's own content proxy for a finished task, or None."""
+        """(absolute URL, headers) of the gateway's own content proxy for a finished task; only called when
+        `capabilities.content_proxy`."""
+        ...
+
+    async def find(self, idempotency_key: str) -> TaskSnapshot | None:
+        """The job submitted with this key, if the gateway kept it; only called when `capabilities.find`."""
         ...
 
     async def discover(self) -> list[ModelInfo]:

@@ -4,14 +4,16 @@ content proxy and /v1/models discovery. Subclasses add a request builder."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import httpx2
 from pydantic import SecretStr
 
 from providers import catalogs
-from providers.base import ModelInfo, TaskSnapshot, TaskStatus, VideoRequest
+from providers.base import Capabilities, ModelInfo, TaskSnapshot, TaskStatus, VideoRequest
 from providers.errors import NEWAPI_CODES, BadResponse, ProviderError, Rule
 from providers.http import GatewayHTTP
 from providers.parse import NO_REASON, parse_task
@@ -49,7 +51,8 @@ class CatalogProvider:
     """What every adapter shares: the catalog (+ discovered models), validation, and the submit pipeline.
 
     Subclasses set the ClassVars and implement `build_body`; `submit`, `get`, `content_request` and `discover`
-    belong to the wire protocol (NewApiProvider below, or apimodels' own).
+    belong to the wire protocol (NewApiProvider below, or apimodels' own). `capabilities` declares the optional
+    parts; each instance adds its own gateway's host to the trusted ones (its result and content URLs).
     """
 
     id: ClassVar[str]
@@ -65,6 +68,7 @@ class CatalogProvider:
     # No gateway researched lists tasks to the API key: new-api's GET /api/task/self takes the dashboard login
     # (session or personal access token), not the sk- key (router/api-router.go, middleware/auth.go) [C].
     task_listing: ClassVar[bool] = False
+    capabilities: Capabilities = Capabilities()
 
     def __init__(
         self, client: httpx2.AsyncClient, *, base_url: str, api_key: SecretStr | None = None, **options: Any
@@ -74,6 +78,9 @@ class CatalogProvider:
         self.options = options
         self._catalog = {m.name: m for m in catalogs.load(self.catalog)}
         self._discovered: dict[str, ModelInfo] = {}
+        if host := urlsplit(self.http.base_url).hostname:
+            declared = type(self).capabilities
+            self.capabilities = replace(declared, trusted_hosts=declared.trusted_hosts | {host.lower()})
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.http.base_url!r})"
@@ -140,12 +147,18 @@ class CatalogProvider:
     async def list_tasks(self, since: datetime) -> list[TaskSnapshot]:
         return []  # never called: task_listing is False
 
+    async def find(self, idempotency_key: str) -> TaskSnapshot | None:
+        return None  # never called: capabilities.find is False
+
+    def content_request(self, upstream_id: str) -> tuple[str, dict[str, str]] | None:
+        return None  # never called: capabilities.content_proxy is False
+
 
 class NewApiProvider(CatalogProvider):
     """Shared adapter for new-api forks: two task views with fallback, the content proxy, /v1/models discovery."""
 
     poll_routes: ClassVar[tuple[str, ...]] = (SHAPE_A, SHAPE_B)  # first is preferred, the rest are fallbacks
-    content_proxy: ClassVar[bool] = True  # GET /v1/videos/{id}/content exists in new-api's router [C]
+    capabilities = Capabilities(content_proxy=True)  # GET /v1/videos/{id}/content: new-api's router [C]
     discovered_fields: ClassVar[dict[str, Any]] = {}  # narrows DISCOVERED for this gateway's body
 
     def __init__(
@@ -197,8 +210,6 @@ class NewApiProvider(CatalogProvider):
         return snapshot
 
     def content_request(self, upstream_id: str) -> tuple[str, dict[str, str]] | None:
-        if not self.content_proxy:
-            return None
         url = self.http.url(f"/v1/videos/{self.http.segment(upstream_id)}/content")
         return url, self.http.auth_headers()
 

@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import anyio
 
@@ -194,9 +193,8 @@ class Poller:
     async def _check(self, row: TaskRow, provider: Provider) -> TaskSnapshot | None:
         if row.upstream_task_id:
             return await provider.get(row.upstream_task_id)
-        find = getattr(provider, "find", None)
-        if callable(find):  # the lookup by idempotency key first: exact, where the gateway kept the key
-            found: TaskSnapshot | None = await find(upstream_key(row.idempotency_key, row.task_id))
+        if provider.capabilities.find:  # the lookup by idempotency key first: exact, where the gateway kept the key
+            found = await provider.find(upstream_key(row.idempotency_key, row.task_id))
             if found is not None or not provider.task_listing:
                 return found
         # the one listed job that matches, if exactly one does (the key was lost, or the gateway has no lookup)
@@ -237,8 +235,8 @@ class Poller:
         from server.media.download import MediaError
 
         problem = "the gateway gave no video URL"
-        content_request = getattr(provider, "content_request", None)
-        proxy = content_request(row.upstream_task_id) if content_request and row.upstream_task_id else None
+        proxy = (provider.content_request(row.upstream_task_id)
+                 if provider.capabilities.content_proxy and row.upstream_task_id else None)
         if proxy is not None:  # the gateway's own content route: trusted host, authenticated, does not expire
             try:
                 return row, await self._save(row, *proxy), ""
@@ -289,18 +287,9 @@ class DownloadPlace:
     @classmethod
     def from_settings(cls, settings: Any, providers: Mapping[str, Provider],
                       trusted_hosts: frozenset[str] | None = None) -> DownloadPlace:
-        """Trusted download hosts default to the configured gateways' own plus those their adapters name."""
+        """Trusted download hosts default to those the providers declare (each gateway's own host among them)."""
         if trusted_hosts is None:
-            hosts: set[str] = set()
-            gateways = getattr(settings, "gateways", None)
-            for config in (gateways() if callable(gateways) else {}).values():
-                if host := urlsplit(config.base_url).hostname:
-                    hosts.add(host.lower())
-            for provider in providers.values():
-                extra = getattr(provider, "trusted_hosts", None)
-                if callable(extra):
-                    hosts.update(extra())
-            trusted_hosts = frozenset(hosts)
+            trusted_hosts = frozenset(host for p in providers.values() for host in p.capabilities.trusted_hosts)
         return cls(Path(settings.videos_dir), int(settings.max_download_mb * 1024 * 1024),
                    bool(settings.allow_private_urls), trusted_hosts)
 

@@ -94,7 +94,7 @@ async def send(provider: Provider, request: VideoRequest, key: str, timing: Timi
 
 
 def can_find(provider: Provider | None) -> bool:
-    return callable(getattr(provider, "find", None))
+    return provider is not None and provider.capabilities.find
 
 
 async def find(provider: Provider | None, key: str, timeout: float) -> TaskSnapshot | None:
@@ -103,7 +103,7 @@ async def find(provider: Provider | None, key: str, timeout: float) -> TaskSnaps
         return None
     try:
         with anyio.fail_after(timeout):
-            snap = await provider.find(key)  # type: ignore[attr-defined]
+            snap = await provider.find(key)
     except Exception as exc:
         log.warning("lookup by idempotency key on %s failed: %r", provider.id, exc)
         return None

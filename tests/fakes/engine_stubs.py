@@ -16,7 +16,7 @@ from typing import Any
 import anyio
 
 import server
-from providers.base import ModelInfo, TaskSnapshot, TaskStatus, VideoRequest
+from providers.base import Capabilities, ModelInfo, TaskSnapshot, TaskStatus, VideoRequest
 from providers.errors import ProviderError, UpstreamError
 from server.ledger.store import SUBMITTING, TaskRow, new_task_id
 from server.ledger.owners import process_owner
@@ -97,6 +97,7 @@ class StubProvider:
     id = "stub"
     sandbox = False
     task_listing = False
+    capabilities = Capabilities()  # no lookup by key, no content proxy
 
     def __init__(self, gateway: StubGateway, *, provider_id: str = "stub") -> None:
         self.gw = gateway
@@ -146,6 +147,8 @@ class StubProvider:
 
 class FindingProvider(StubProvider):
     """A gateway that can be asked "did you create a job for this idempotency key?"."""
+
+    capabilities = Capabilities(find=True)
 
     async def find(self, idempotency_key: str) -> TaskSnapshot | None:
         for job in self.gw.jobs.values():

@@ -12,6 +12,7 @@ import traceback
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import anyio
 import httpx2
@@ -20,7 +21,7 @@ from fakes.gateways import FakeGateway, Timeline, fake_for
 from pydantic import SecretStr
 
 from providers import errors
-from providers.base import MediaRef, ModelInfo, Provider, TaskSnapshot, TaskStatus, VideoRequest
+from providers.base import Capabilities, MediaRef, ModelInfo, Provider, TaskSnapshot, TaskStatus, VideoRequest
 from providers.registry import GATEWAY_IDS, SPECS, GatewayConfig, build, http_mounts
 
 pytestmark = pytest.mark.anyio
@@ -102,6 +103,17 @@ async def test_is_a_provider_with_a_catalog(provider_id):
 
 
 @pytest.mark.parametrize("provider_id", list(SPECS))
+async def test_optional_parts_are_declared_as_data(provider_id):
+    async with rig(provider_id) as r:
+        caps = r.provider.capabilities
+        assert isinstance(caps, Capabilities) and caps.mounts is SPECS[provider_id].keyless
+        assert urlsplit(r.gateway.base_url if r.gateway else SPECS[provider_id].default_base_url).hostname in (
+            caps.trusted_hosts)  # the gateway's own result and content URLs
+        assert caps.find is (provider_id == "sandbox")  # no real gateway looks a job up by its key
+        assert caps.content_proxy is (provider_id != "apimodels")  # new-api's /v1/videos/{id}/content
+
+
+@pytest.mark.parametrize("provider_id", list(SPECS))
 async def test_every_catalog_model_submits_and_finishes(provider_id, caplog, capsys):
     async with rig(provider_id, loopback=True) as r:
         for info in r.provider.models():
@@ -110,7 +122,7 @@ async def test_every_catalog_model_submits_and_finishes(provider_id, caplog, cap
             done = await poll_to_end(r.provider, accepted.upstream_id)
             assert done.status is TaskStatus.SUCCEEDED, done
             assert done.upstream_id == accepted.upstream_id and done.progress == 100 and done.video_url
-            proxy = r.provider.content_request(done.upstream_id)
+            proxy = r.provider.content_request(done.upstream_id) if r.provider.capabilities.content_proxy else None
             url, headers = proxy if proxy else (done.video_url, {})
             response = await r.client.get(url, headers=headers)
             assert response.status_code == 200 and response.content[4:8] == b"ftyp"

@@ -135,4 +135,4 @@ async def test_wired_through_the_registry_like_the_server_does():
         accepted = await provider.submit(VideoRequest(model="veo-sim", prompt="x", duration=4, seed=3))
         done = await provider.get(accepted.upstream_id)
         assert done.status is TaskStatus.SUCCEEDED and provider.sandbox
-        assert Sandbox.trusted_hosts() == {HOST}
+        assert Sandbox.capabilities.trusted_hosts == {HOST}
