@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, create_model, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from providers.registry import SPECS, GatewayConfig
@@ -23,19 +24,33 @@ def _env(name: str) -> AliasChoices:
     return AliasChoices(name)
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+def _key(provider_id: str) -> str:
+    return f"{provider_id}_api_key"
 
-    orcarouter_api_key: SecretStr | None = Field(None, validation_alias=_env("ORCAROUTER_API_KEY"))
-    omnirouters_api_key: SecretStr | None = Field(None, validation_alias=_env("OMNIROUTERS_API_KEY"))
-    octopusx_api_key: SecretStr | None = Field(None, validation_alias=_env("OCTOPUSX_API_KEY"))
-    apimodels_api_key: SecretStr | None = Field(None, validation_alias=_env("APIMODELS_API_KEY"))
-    infinityblue_api_key: SecretStr | None = Field(None, validation_alias=_env("INFINITYBLUE_API_KEY"))
-    orcarouter_base_url: str | None = Field(None, validation_alias=_env("ORCAROUTER_BASE_URL"))
-    omnirouters_base_url: str | None = Field(None, validation_alias=_env("OMNIROUTERS_BASE_URL"))
-    octopusx_base_url: str | None = Field(None, validation_alias=_env("OCTOPUSX_BASE_URL"))
-    apimodels_base_url: str | None = Field(None, validation_alias=_env("APIMODELS_BASE_URL"))
-    infinityblue_base_url: str | None = Field(None, validation_alias=_env("INFINITYBLUE_BASE_URL"))
+
+def _base(provider_id: str) -> str:
+    return f"{provider_id}_base_url"
+
+
+def _gateway_fields() -> dict[str, Any]:
+    """`<PREFIX>_API_KEY` and `<PREFIX>_BASE_URL` for every gateway row of the registry (interface.md's names)."""
+    out: dict[str, Any] = {}
+    for spec in SPECS.values():
+        if not spec.keyless:
+            out[_key(spec.id)] = (SecretStr | None, Field(None, validation_alias=_env(f"{spec.env_prefix}_API_KEY")))
+            out[_base(spec.id)] = (str | None, Field(None, validation_alias=_env(f"{spec.env_prefix}_BASE_URL")))
+    return out
+
+
+# Every gateway's settings follow from its registry row: adding a row adds them (env and .env alike).
+if TYPE_CHECKING:
+    _GatewaySettings = BaseSettings
+else:
+    _GatewaySettings = create_model("GatewaySettings", __base__=BaseSettings, **_gateway_fields())
+
+
+class Settings(_GatewaySettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     sandbox: bool = Field(True, validation_alias=_env("VIDEOGEN_SANDBOX"))
     sandbox_seconds: float = Field(8.0, ge=0, validation_alias=_env("VIDEOGEN_SANDBOX_SECONDS"))
@@ -78,7 +93,7 @@ class Settings(BaseSettings):
         return [Path(p).expanduser() for p in self.input_dirs.split(os.pathsep) if p.strip()]
 
     def api_key(self, provider_id: str) -> SecretStr | None:
-        key = getattr(self, f"{provider_id}_api_key", None)
+        key = getattr(self, _key(provider_id), None)  # a field _gateway_fields made (None: keyless or unknown)
         return key if key is not None and key.get_secret_value().strip() else None
 
     def gateways(self) -> dict[str, GatewayConfig]:
@@ -91,13 +106,13 @@ class Settings(BaseSettings):
                 continue
             key = self.api_key(provider_id)
             if key is not None:
-                base = getattr(self, f"{provider_id}_base_url", None) or spec.default_base_url
+                base = getattr(self, _base(provider_id)) or spec.default_base_url
                 active[provider_id] = GatewayConfig(base, key)
         return active
 
     def secrets(self) -> list[str]:
         """Every configured secret value, for the log redaction filter."""
-        values = [getattr(self, f"{p}_api_key", None) for p in SPECS] + [self.http_token]
+        values = [self.api_key(p) for p in SPECS] + [self.http_token]
         return [v.get_secret_value() for v in values if v is not None and len(v.get_secret_value()) >= 4]
 
     def missing_keys(self) -> list[str]:
