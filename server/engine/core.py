@@ -84,6 +84,7 @@ class Engine:
         self.owner = owner or process_owner()
         self.rng = rng or random.Random()
         self._recover_on_start = recover_on_start
+        self._ledger_failed = False  # the ledger could not be opened at start (its callers hear why)
         self._watches: dict[str, _Watch] = {}
         self._tg: anyio.abc.TaskGroup | None = None
         place = DownloadPlace.from_settings(settings, providers, trusted_hosts)
@@ -92,10 +93,16 @@ class Engine:
 
     # -- lifecycle --------------------------------------------------------------------------------------------------
     async def __aenter__(self) -> Engine:
+        # The ledger is opened first. A damaged file is then said once, by whoever needs the ledger next (the CLI's
+        # one line, a tool's isError): no recovery starts on it, and closing does not repeat it in the log.
+        try:
+            await self.ledger.list(1)
+        except LedgerError:
+            self._ledger_failed = True
         self._tg = anyio.create_task_group()
         await self._tg.__aenter__()
         self._tg.start_soon(self._keep_leases)
-        if self._recover_on_start:
+        if self._recover_on_start and not self._ledger_failed:
             self._spawn(self.recover)
         return self
 
@@ -115,7 +122,8 @@ class Engine:
             try:
                 await self.ledger.release(self.owner)  # let another process take over at once
             except LedgerError as exc:  # a damaged file: its one-line message says what to do, no traceback
-                log.error("could not release task leases: %s", exc)
+                if not self._ledger_failed:
+                    log.error("could not release task leases: %s", exc)
             except Exception:
                 log.exception("could not release task leases")
         self.ledger.close()
