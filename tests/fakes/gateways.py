@@ -384,7 +384,9 @@ def fake_for(provider_id: str, **overrides: Any) -> FakeGateway:
     """A FakeGateway answering as `provider_id` does (one of GATEWAY_SHAPES), routing its catalog's models and
     the ones in its /v1/models list; overrides win."""
     from providers import catalogs
+    from providers.registry import adapter_class
 
     shape = GATEWAY_SHAPES[provider_id]
-    serves = {m.name for m in catalogs.load(provider_id)} if shape["dialect"] == "newapi" else None
+    catalog = adapter_class(provider_id).catalog  # its own name, or a catalog shipped elsewhere (fakes/newfork)
+    serves = {m.name for m in catalogs.load(catalog)} if shape["dialect"] == "newapi" else None
     return FakeGateway(name=provider_id, **{"serves": serves, **shape, **overrides})
