@@ -1,6 +1,7 @@
 """What the adapters share: CatalogProvider (catalog, validation, submit; apimodels uses it too) and NewApiProvider,
 the base of the four new-api forks (OrcaRouter, OmniRouters, OctopusX, InfinityBlue): poll views with fallback, the
-content proxy and /v1/models discovery. Subclasses add a request builder."""
+content proxy and /v1/models discovery. Subclasses (one file per gateway) add a request builder that places the
+vendor formats of providers/wire/ where the gateway reads them."""
 
 from __future__ import annotations
 
