@@ -19,7 +19,7 @@ from providers.errors import NEWAPI_CODES, BadResponse, ProviderError, Rule
 from providers.http import GatewayHTTP
 from providers.parse import NO_REASON, parse_task
 from providers.wire import drop_none
-from providers.validate import ALL_FIELDS, refuse_unmapped, unknown_model, validate
+from providers.validate import ALL_FIELDS, refuse_unmapped, require_inline, unknown_model, validate
 
 __all__ = ["CatalogProvider", "NewApiProvider", "drop_none", "is_video_model", "parse_task"]
 
@@ -111,6 +111,7 @@ class CatalogProvider:
 
     def build_submit(self, request: VideoRequest) -> tuple[str, dict[str, Any]]:
         info = self.validate(request)
+        require_inline(request, info, provider=self.title)
         return self.submit_route(info), self.build_body(request, info)
 
     def submit_route(self, info: ModelInfo) -> str:

@@ -21,7 +21,6 @@ from providers.registry import SPECS, GatewayConfig, ProviderSpec, build
 from server.media import download as media
 from server.app import open_runtime
 from server.cli.common import CommandError, dumps
-from server.engine.inputs import inline_images
 from server.surface.progress import describe
 from server.surface.render import task_text
 from server.surface.schemas import model_public
@@ -47,9 +46,8 @@ async def generate(settings: Settings, args: argparse.Namespace) -> int:
                                 first_frame_image=args.image, idempotency_key=args.idempotency_key,
                                 last_frame_image=args.last_frame, reference_images=args.reference_image,
                                 negative_prompt=args.negative_prompt, seed=args.seed, audio=args.audio)
-            provider, info, name = resolve_model(rt, call.model)
+            provider, _, name = resolve_model(rt, call.model)
             request = build_request(rt, call, name)
-            request = await inline_images(request, info, client=rt.client, allow_private=settings.allow_private_urls)
             provider.validate(request)
         except (ToolInputError, ProviderError, media.MediaError) as exc:
             raise CommandError(cli_text(str(exc))) from None

@@ -18,7 +18,7 @@ import anyio
 import anyio.abc
 
 from providers.base import Provider, TaskSnapshot, TaskStatus, VideoRequest
-from server.engine import adopt, submit
+from server.engine import adopt, inputs, submit
 from server.ledger.store import (
     SUBMITTING, Ledger, LedgerConflict, LedgerError, TaskRow, lease_is_live, new_task_id,
 )
@@ -84,6 +84,7 @@ class Engine:
         self.owner = owner or process_owner()
         self.rng = rng or random.Random()
         self._recover_on_start = recover_on_start
+        self._client = client  # the shared HTTP client (input images a model reads only inline are fetched with it)
         self._ledger_failed = False  # the ledger could not be opened at start (its callers hear why)
         self._watches: dict[str, _Watch] = {}
         self._tg: anyio.abc.TaskGroup | None = None
@@ -281,8 +282,7 @@ class Engine:
     # -- submitting -------------------------------------------------------------------------------------------------
     async def _submit(self, watch: _Watch, provider: Provider, request: VideoRequest, key: str) -> None:
         try:
-            timeout = float(self.settings.http_timeout) + 30
-            outcome = await submit.send(provider, request, key, self.timing, rng=self.rng, attempt_timeout=timeout)
+            outcome = await self._send(provider, request, key)
             if outcome.kind == "accepted":
                 await self._accept(watch, outcome.snapshot, "submitted")
             elif outcome.kind != "ambiguous":
@@ -305,6 +305,18 @@ class Engine:
             if watch.row is not None:
                 self._ensure(watch.row, asked=False)
             self._forget(watch)
+
+    async def _send(self, provider: Provider, request: VideoRequest, key: str) -> submit.Outcome:
+        """Submit to this gateway, images its model reads only inline fetched first (a refused one: nothing sent)."""
+        from server.media.download import MediaError
+
+        try:
+            request = await inputs.inline_images(request, provider.model(request.model), client=self._client,
+                                                 allow_private=bool(self.settings.allow_private_urls))
+        except MediaError as exc:
+            return submit.Outcome("rejected", error=exc, attempts=0)
+        timeout = float(self.settings.http_timeout) + 30
+        return await submit.send(provider, request, key, self.timing, rng=self.rng, attempt_timeout=timeout)
 
     async def _accept(self, watch: _Watch, snap: TaskSnapshot | None, detail: str) -> None:
         assert watch.row is not None and snap is not None

@@ -1,6 +1,7 @@
-"""Inputs made ready before validation: for a model that reads images only inline (new-api's Veo adaptor ignores
-image URLs: relay/channel/task/gemini ParseImageInput), an http(s) image is fetched through the SSRF-safe
-downloader, capped like a local file, and sent as a `data:` URI. Providers never fetch anything themselves."""
+"""Inputs made ready for one gateway right before it is sent the job: for a model that reads images only inline
+(new-api's Veo adaptor ignores image URLs: relay/channel/task/gemini/image.go ParseImageInput), an http(s) image is
+fetched through the SSRF-safe downloader, capped like a local file, and sent as a `data:` URI. Providers never
+fetch anything themselves; the same request stays a URL for a gateway that takes URLs."""
 
 from __future__ import annotations
 

@@ -17,7 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from providers.base import MediaRef, ModelInfo, Provider, VideoRequest
 from providers.errors import ProviderError
 from providers.validate import choices
-from server.engine.inputs import inline_images
 from server.media import images
 from server.media import download as media
 from server.surface import tasks_ext
@@ -239,7 +238,6 @@ async def generate_video(
                              f"{args.duration}). Nothing was sent; no cost.")
     try:
         request = build_request(rt, args, name)
-        request = await inline_images(request, info, client=rt.client, allow_private=rt.settings.allow_private_urls)
         provider.validate(request)
     except (ProviderError, media.MediaError) as exc:
         raise ToolInputError(f"{exc} Nothing was sent; no cost.") from None
