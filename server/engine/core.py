@@ -22,6 +22,7 @@ from server.engine import adopt, submit
 from server.ledger.store import (
     SUBMITTING, Ledger, LedgerConflict, LedgerError, TaskRow, lease_is_live, new_task_id,
 )
+from server.ledger.backend import open_ledger
 from server.ledger.owners import process_owner
 from server.engine.polling import DownloadPlace, Poller, download_video, snapshot_changes, upstream_key
 from server.engine.schedule import Timing
@@ -79,7 +80,7 @@ class Engine:
                  rng: random.Random | None = None, recover_on_start: bool = True) -> None:
         self.settings = settings
         self.providers = providers
-        self.ledger = ledger or Ledger(settings.ledger_path)
+        self.ledger = ledger or open_ledger(settings)
         self.timing = timing or Timing.from_settings(settings)
         self.owner = owner or process_owner()
         self.rng = rng or random.Random()
@@ -264,7 +265,10 @@ class Engine:
                     with anyio.CancelScope(shield=True):
                         await self.ledger.release(self.owner, row.task_id)
                     watch.driving = False
-                    self._forget(watch)
+                    if resume and watch.row is not None:  # a job found again goes on being polled (waiters may
+                        self._ensure(watch.row, asked=False)  # have come meanwhile and found us driving)
+                    else:
+                        self._forget(watch)
             elif resume and now - row.created_at < self.timing.poll_deadline and not self._done(row):
                 self._ensure(row, asked=False)
                 counts["resumed"] += 1

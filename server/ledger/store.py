@@ -443,16 +443,6 @@ class Ledger:
         await self._write(lambda c: c.execute(sql, args), durable=False, exclusive=False)
 
 
-def open_ledger(settings: Any, **options: Any) -> Ledger:
-    """The ledger the settings name: PostgreSQL when VIDEOGEN_DATABASE_URL is set, else SQLite under VIDEOGEN_HOME."""
-    url = getattr(settings, "database_url", None)
-    if url is not None:
-        from server.ledger.postgres import PgLedger  # psycopg loads only for a PostgreSQL ledger
-
-        return PgLedger(url.get_secret_value(), **options)
-    return Ledger(settings.ledger_path, **options)
-
-
 def lease_is_live(row: TaskRow, now: float) -> bool:
     """Someone (maybe us) is working on the row right now."""
     return row.lease_owner is not None and (row.lease_expires or 0) > now and owner_alive(row.lease_owner)
