@@ -9,7 +9,6 @@ so under root the server runs as the `postgres` user (Debian's package makes it)
 from __future__ import annotations
 
 import os
-import pwd
 import secrets
 import shutil
 import socket
@@ -28,7 +27,9 @@ class PgMissing(RuntimeError):
 
 
 def find_binaries() -> Path | None:
-    """The folder holding initdb and pg_ctl: on PATH, else Debian's newest /usr/lib/postgresql/<version>/bin."""
+    """The folder holding initdb and pg_ctl: $PGBIN, on PATH, else Debian's newest /usr/lib/postgresql/<version>/bin."""
+    if os.environ.get("PGBIN"):  # where CI images name it (GitHub's Windows runners)
+        return Path(os.environ["PGBIN"])
     found = shutil.which("initdb")
     if found and shutil.which("pg_ctl"):
         return Path(found).parent
@@ -45,8 +46,10 @@ def _free_port() -> int:
 
 def _runner() -> dict[str, Any]:
     """subprocess arguments that run the server unprivileged when we are root."""
-    if os.geteuid() != 0:
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
         return {}
+    import pwd
+
     for name in ("postgres", "nobody"):
         try:
             entry = pwd.getpwnam(name)
