@@ -148,3 +148,8 @@ def ledger_sql(settings: Any, sql: str, params: Sequence[Any] = ()) -> list[tupl
     with psycopg.connect(url.get_secret_value(), autocommit=True) as pg:
         cursor = pg.execute(sql.replace("%", "%%").replace("?", "%s"), tuple(params))
         return cursor.fetchall() if cursor.description else []
+
+
+def ledger_env(url: str | None) -> dict[str, str]:
+    """A server process's environment for the `ledger_url` fixture's backend (nothing: SQLite)."""
+    return {"VIDEOGEN_DATABASE_URL": url} if url else {}
