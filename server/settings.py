@@ -72,11 +72,22 @@ class Settings(_GatewaySettings):
     # The origin clients reach `serve --http` at (behind a proxy); unset, each request's own base URL.
     public_url: str | None = Field(None, validation_alias=_env("VIDEOGEN_PUBLIC_URL"))
     log_level: str = Field("WARNING", validation_alias=_env("VIDEOGEN_LOG_LEVEL"))
+    # A postgresql:// URL: the ledger in PostgreSQL, shared by server processes on any number of machines.
+    database_url: SecretStr | None = Field(None, validation_alias=_env("VIDEOGEN_DATABASE_URL"))
 
     @field_validator("home", "download_dir", mode="after")
     @classmethod
     def _expand(cls, value: Path | None) -> Path | None:
         return value.expanduser() if value is not None else None
+
+    @field_validator("database_url", mode="after")
+    @classmethod
+    def _postgres_only(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None  # blank: unset, the SQLite ledger
+        if not value.get_secret_value().strip().startswith(("postgresql://", "postgres://")):
+            raise ValueError("VIDEOGEN_DATABASE_URL must be a postgresql:// URL (unset: the SQLite ledger)")
+        return SecretStr(value.get_secret_value().strip())
 
     @property
     def videos_dir(self) -> Path:
@@ -112,8 +123,14 @@ class Settings(_GatewaySettings):
 
     def secrets(self) -> list[str]:
         """Every configured secret value, for the log redaction filter."""
-        values = [self.api_key(p) for p in SPECS] + [self.http_token]
-        return [v.get_secret_value() for v in values if v is not None and len(v.get_secret_value()) >= 4]
+        values = [self.api_key(p) for p in SPECS] + [self.http_token, self.database_url]
+        found = [v.get_secret_value() for v in values if v is not None and len(v.get_secret_value()) >= 4]
+        if self.database_url is not None:  # its password alone, wherever a driver message might quote it
+            from urllib.parse import unquote, urlsplit
+
+            password = urlsplit(self.database_url.get_secret_value()).password
+            found += [p for p in {password or "", unquote(password or "")} if len(p) >= 4]
+        return found
 
     def missing_keys(self) -> list[str]:
         return [f"{SPECS[p].env_prefix}_API_KEY" for p in SPECS if not SPECS[p].keyless and self.api_key(p) is None]

@@ -8,7 +8,6 @@ import ipaddress
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -98,9 +97,8 @@ def video_route(runtime: Callable[[], Runtime | None], security: TransportSecuri
         if rt is None:
             return JSONResponse({"error": "the server is starting or stopping"}, status_code=503)
         task_id = request.path_params["name"].partition(".")[0]
-        task = await (await rt.engine()).get(task_id)
-        path = Path(task.local_path) if task is not None and task.local_path else None
-        if path is None or not await anyio.to_thread.run_sync(path.is_file):
+        path = await (await rt.engine()).saved_copy(task_id)  # (a replica that lacks it fetches the same job's)
+        if path is None:
             return JSONResponse({"error": f"no saved video for task {task_id!r}"}, status_code=404)
         from server.media.download import video_mime
 

@@ -22,7 +22,9 @@ from server.engine import adopt, inputs, submit
 from server.ledger.store import (
     SUBMITTING, Ledger, LedgerConflict, LedgerError, TaskRow, lease_is_live, new_task_id,
 )
+from server.ledger.backend import open_ledger
 from server.ledger.owners import process_owner
+from server.engine.copies import ELSEWHERE, Copies, local_copy
 from server.engine.polling import DownloadPlace, Poller, download_video, snapshot_changes, upstream_key
 from server.engine.schedule import Timing
 from server.tasks import Task, TaskNotFound
@@ -79,7 +81,7 @@ class Engine:
                  rng: random.Random | None = None, recover_on_start: bool = True) -> None:
         self.settings = settings
         self.providers = providers
-        self.ledger = ledger or Ledger(settings.ledger_path)
+        self.ledger = ledger or open_ledger(settings)
         self.timing = timing or Timing.from_settings(settings)
         self.owner = owner or process_owner()
         self.rng = rng or random.Random()
@@ -91,6 +93,7 @@ class Engine:
         place = DownloadPlace.from_settings(settings, providers, trusted_hosts)
         self._poller = Poller(self.ledger, self.owner, self.timing, client=client, download=place,
                               downloader=downloader or download_video, rng=self.rng)
+        self._copies = Copies(self._poller)
 
     # -- lifecycle --------------------------------------------------------------------------------------------------
     async def __aenter__(self) -> Engine:
@@ -105,6 +108,8 @@ class Engine:
         self._tg.start_soon(self._keep_leases)
         if self._recover_on_start and not self._ledger_failed:
             self._spawn(self.recover)
+        if self.ledger.shared:
+            self._tg.start_soon(self._sweep)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -154,6 +159,16 @@ class Engine:
                     self._poller.renewed(held, renewed + self.timing.lease_ttl / 2)
                 except Exception:
                     log.exception("could not renew task leases")
+
+    async def _sweep(self) -> None:
+        """On a ledger shared with other machines: every lease_ttl/3, take up what a dead replica left (its leases
+        lapsed, or its process is gone from this host), so its tasks finish without anyone asking again."""
+        while True:
+            await anyio.sleep(self.timing.lease_ttl / 3)
+            try:
+                await self.recover(since=self.ledger.now() - self.timing.poll_deadline)
+            except Exception:
+                log.exception("could not look for abandoned tasks")
 
     # -- the public API ---------------------------------------------------------------------------------------------
     async def start(self, provider: Provider, request: VideoRequest, *, idempotency_key: str | None = None,
@@ -253,14 +268,17 @@ class Engine:
         """Most recent tasks first."""
         return [self._view(row) for row in await self.ledger.list(limit)]
 
-    async def recover(self, *, resume: bool = True) -> dict[str, int]:
-        """After a restart: settle orphaned submits honestly, and (optionally) resume polling unfinished tasks."""
+    async def recover(self, *, resume: bool = True, since: float | None = None) -> dict[str, int]:
+        """After a restart: settle orphaned submits honestly, and (optionally) resume polling unfinished tasks that
+        no other live process holds. `since`: only tasks created since then (the periodic sweep)."""
         counts = {"orphans": 0, "resumed": 0}
-        for row in await self.ledger.unsettled():
+        for row in await self.ledger.unsettled(since=since):
             now = self.ledger.now()
+            if row.lease_owner != self.owner and lease_is_live(row, now):
+                continue  # another live process works on it and keeps the ledger current
             if row.state == SUBMITTING:
                 watch = self._watch(row.task_id)
-                if watch.driving or watch.submitting or lease_is_live(row, now):
+                if watch.driving or watch.submitting or lease_is_live(row, now):  # (ours: in flight here)
                     self._forget(watch)
                     continue  # being submitted or settled right now, here or by a live process
                 watch.driving = True  # keeps this process's driver off the row meanwhile
@@ -273,7 +291,10 @@ class Engine:
                     with anyio.CancelScope(shield=True):
                         await self.ledger.release(self.owner, row.task_id)
                     watch.driving = False
-                    self._forget(watch)
+                    if resume and watch.row is not None:  # a job found again goes on being polled (waiters may
+                        self._ensure(watch.row, asked=False)  # have come meanwhile and found us driving)
+                    else:
+                        self._forget(watch)
             elif resume and now - row.created_at < self.timing.poll_deadline and not self._done(row):
                 self._ensure(row, asked=False)
                 counts["resumed"] += 1
@@ -423,12 +444,28 @@ class Engine:
             watch.driving = False
             self._forget(watch)
 
+    async def saved_copy(self, task_id: str) -> Path | None:
+        """This machine's copy of the task's video. On a ledger shared by replicas, one that lacks it (another
+        machine saved it) fetches the same job's video again into its own videos folder."""
+        row = await self.ledger.get(task_id)
+        if row is None:
+            return None
+        if not self.ledger.shared:
+            return await anyio.to_thread.run_sync(local_copy, row, self._copies.videos_dir)
+        return await self._copies.get(row, self.providers.get(row.provider))
+
     # -- views ------------------------------------------------------------------------------------------------------
     def _view(self, row: TaskRow) -> Task:
         task = row.to_task()
         if row.provider not in self.providers and not row.settled:
             task = task.model_copy(update={"warning": f"The {row.provider} gateway is not configured in this server, "
                                            "so this task cannot be checked; set its API key and restart."})
+        if self.ledger.shared and row.local_path:  # replicas: the path is where this machine has the video
+            here = local_copy(row, self._copies.videos_dir)
+            if here is None:
+                task = task.model_copy(update={"warning": task.warning or ELSEWHERE.format(task_id=row.task_id)})
+            elif str(here) != row.local_path:
+                task = task.model_copy(update={"local_path": str(here)})
         return task
 
     @staticmethod

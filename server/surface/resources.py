@@ -68,7 +68,7 @@ async def read_resource(ctx: ServerRequestContext, params: t.ReadResourceRequest
         ])
     if not task.local_path:
         raise _not_found(uri, "this task has no downloaded video; use its video_url")
-    path = Path(task.local_path)
+    path = await (await rt.engine()).saved_copy(task_id) or Path(task.local_path)  # (replicas: this machine's)
     blob, mime = await anyio.to_thread.run_sync(_read_video, path, uri)
     return t.ReadResourceResult(contents=[t.BlobResourceContents(uri=uri, mime_type=mime, blob=blob)])
 

@@ -38,6 +38,13 @@ def free_port() -> int:
 @contextmanager
 def http_server(env: dict[str, str], *, start_timeout: float = 20.0) -> Iterator[str]:
     """Start it, wait until its port accepts connections (failing with its stderr if it died), stop it after."""
+    with http_process(env, start_timeout=start_timeout) as (origin, _):
+        yield origin
+
+
+@contextmanager
+def http_process(env: dict[str, str], *, start_timeout: float = 20.0) -> Iterator[tuple[str, subprocess.Popen]]:
+    """http_server, also yielding the process (to kill it mid-job)."""
     port = free_port()
     proc = subprocess.Popen([str(SCRIPT), "serve", "--http", "--port", str(port)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -51,7 +58,8 @@ def http_server(env: dict[str, str], *, start_timeout: float = 20.0) -> Iterator
                 assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else "server exited"
                 assert time.monotonic() < deadline, "server did not start"
                 time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", proc
     finally:
-        proc.terminate()
+        if proc.poll() is None:
+            proc.terminate()
         proc.wait(10)

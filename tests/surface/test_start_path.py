@@ -16,7 +16,7 @@ from server.app import DeferredEngine
 OFF_THE_START_PATH = ("server.engine", "server.engine.core", "server.engine.polling", "server.engine.schedule",
                       "server.engine.submit", "server.ledger", "server.ledger.store", "server.media",
                       "server.media.download", "server.media.images", "server.media.netguard", "server.surface.tools",
-                      "sqlite3", "httpcore2", "difflib")
+                      "sqlite3", "httpcore2", "difflib", "server.ledger.postgres", "psycopg", "psycopg_pool")
 
 PROBE = textwrap.dedent("""
     import json, sys
@@ -48,6 +48,7 @@ def test_initialize_and_tools_list_load_no_engine_code(tmp_path):
     assert seen["before"] == []
     assert {"server.engine.core", "server.ledger.store", "server.surface.tools", "sqlite3"} <= set(seen["after"])
     assert seen["error"]  # an unknown task id: answered from the (now running) ledger
+    assert not {"server.ledger.postgres", "psycopg", "psycopg_pool"} & set(seen["after"])  # SQLite needs no driver
 
 
 class FakeEngine:
