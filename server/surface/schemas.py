@@ -53,8 +53,10 @@ def model_public(provider: Provider, info: ModelInfo) -> dict[str, Any]:
     }
     if info.default_duration is not None:
         out["default_duration"] = info.default_duration
-    if info.price_per_second is not None:
-        out["price"] = {"usd_per_second": info.price_per_second}
+    from providers.prices import price_block  # (the price table loads on the first listing, off the start path)
+
+    if price := price_block(out["id"]):
+        out["price"] = price
     if info.image_input == "url" and (info.first_frame or info.last_frame or info.max_reference_images):
         out["image_urls_only"] = True
     out["negative_prompt"] = info.negative_prompt
