@@ -54,7 +54,7 @@ class Estimate:
 
     def summary(self) -> str:
         """One line for the ledger and for texts: the figure, its basis and its source."""
-        head = f"${self.usd:.4f}: " if self.usd is not None else "no price: "
+        head = f"${self.usd:.4f}: " if self.usd is not None else ""
         tail = f"; {self.source}" + (f", as of {self.as_of}" if self.as_of else "") if self.source else ""
         return head + self.basis + tail
 

@@ -56,14 +56,14 @@ async def generate(settings: Settings, args: argparse.Namespace) -> int:
         except (ToolInputError, ProviderError, media.MediaError) as exc:
             raise CommandError(cli_text(str(exc))) from None
         if args.dry_run:
-            return costs.dry_run(rt, provider, request, args.max_cost, args.json)
-        cleared = costs.clear(rt, provider, request, args.max_cost)
+            return costs.dry_run(rt, provider, request, args.max_cost, args.json, cli_text)
+        cleared = costs.clear(rt, provider, request, args.max_cost, cli_text)
         engine = await rt.engine()
         try:
             started = await engine.start(provider, request, idempotency_key=call.idempotency_key, download=True,
                                          cost=cleared.cost, budget=cleared.budget)
         except BudgetExceeded as exc:
-            raise costs.refused(cleared, exc.spent) from None
+            raise costs.refused(cleared, exc.spent, cli_text) from None
         if started.reused:
             err.print(f"[yellow]{started.reason}[/]")
         task = started.task

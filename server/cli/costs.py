@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 
 from rich.console import Console
 from rich.prompt import Confirm
@@ -23,13 +24,11 @@ out = Console()
 err = Console(stderr=True)
 
 
-def cli_text(text: str) -> str:
-    from server.cli.commands import cli_text as agent_to_person
-
-    return agent_to_person(text)
+Explain = Callable[[str], str]  # an agent-facing text as a person needs it (commands.cli_text)
 
 
-def dry_run(rt: Runtime, provider: Provider, request: VideoRequest, max_cost: float | None, as_json: bool) -> int:
+def dry_run(rt: Runtime, provider: Provider, request: VideoRequest, max_cost: float | None, as_json: bool,
+            cli_text: Explain) -> int:
     _, est, limits = cost.assess(rt, provider, request, max_cost)
     text, structured = cost.dry_run(provider, request, est, limits, max_cost)
     if as_json:
@@ -40,7 +39,8 @@ def dry_run(rt: Runtime, provider: Provider, request: VideoRequest, max_cost: fl
     return 0
 
 
-def clear(rt: Runtime, provider: Provider, request: VideoRequest, max_cost: float | None) -> cost.Cleared:
+def clear(rt: Runtime, provider: Provider, request: VideoRequest, max_cost: float | None,
+          cli_text: Explain) -> cost.Cleared:
     """The cap and unpriced rules; above VIDEOGEN_CONFIRM_ABOVE_USD, a person at a terminal is asked, a script must
     pass --max-cost at or above the estimate."""
     model, est, limits = cost.assess(rt, provider, request, max_cost)
@@ -57,7 +57,7 @@ def clear(rt: Runtime, provider: Provider, request: VideoRequest, max_cost: floa
     return cost.Cleared(est, limits.budget)
 
 
-def refused(cleared: cost.Cleared, spent: float) -> CommandError:
+def refused(cleared: cost.Cleared, spent: float, cli_text: Explain) -> CommandError:
     assert cleared.budget is not None
     return CommandError(cli_text(limits_.over_budget(cleared.estimate, cleared.budget, spent, time.time())))
 
