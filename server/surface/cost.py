@@ -93,7 +93,8 @@ async def check(ctx: ServerRequestContext, rt: Runtime, provider: Provider, requ
     the user (2026-07-28 input_required); or Cleared."""
     model, est, limits = assess(rt, provider, request, max_cost_usd)
     if dry_run:
-        return dry_run_result(provider, request, est, limits, max_cost_usd)
+        spent = await budget_spent(rt, limits.budget)
+        return dry_run_result(provider, request, est, limits, max_cost_usd, spent)
     if why := limits_.refusal(model, est, limits):
         return error_result(why)
     if limits_.needs_confirmation(est, limits):
@@ -115,36 +116,52 @@ def approval_question(model: str, est: Estimate) -> str:
             + (f", as of {est.as_of}" if est.as_of else "") + ")")
 
 
+async def budget_spent(rt: Runtime, budget: Budget | None) -> float | None:
+    """What the period's tasks have reserved so far (a read; the reservation itself happens in Ledger.create)."""
+    if budget is None:
+        return None
+    rows = await (await rt.engine()).ledger.spend(budget.since(time.time()))
+    return float(sum(r["usd"] for r in rows))
+
+
 def dry_run_result(provider: Provider, request: VideoRequest, est: Estimate, limits: Limits,
-                   max_cost_usd: float | None) -> t.CallToolResult:
-    text, structured = dry_run(provider, request, est, limits, max_cost_usd)
+                   max_cost_usd: float | None, spent: float | None = None) -> t.CallToolResult:
+    text, structured = dry_run(provider, request, est, limits, max_cost_usd, spent)
     return t.CallToolResult(content=[t.TextContent(text=text)], structured_content=structured)
 
 
 def dry_run(provider: Provider, request: VideoRequest, est: Estimate, limits: Limits,
-            max_cost_usd: float | None) -> tuple[str, dict[str, Any]]:
+            max_cost_usd: float | None, spent: float | None = None) -> tuple[str, dict[str, Any]]:
     """What would be sent (the gateway body, never the key), what it would cost, and whether it would be allowed."""
     model = model_id(provider, request)
     path, body = provider.build_submit(request)
     http = getattr(provider, "http", None)
-    verdict = limits_.refusal(model, est, limits)
-    if verdict is None and limits_.needs_confirmation(est, limits):
-        verdict = (f"needs the user's approval (above VIDEOGEN_CONFIRM_ABOVE_USD ${limits.confirm_above:g}): a client "
-                   "that can ask will ask; others pass max_cost_usd at or above the estimate"
-                   + (" (this call does)" if limits_.confirmed_by_argument(est, max_cost_usd) else ""))
+    budget = limits.budget
+    refused = limits_.refusal(model, est, limits)
+    if refused is None and budget is not None and spent is not None and est.usd is not None and (
+            spent + est.usd > budget.limit_usd + 1e-9):
+        refused = limits_.over_budget(est, budget, spent, time.time())
+    if refused is not None:
+        would = "be refused: " + refused.removeprefix("Refused: ").replace(" " + limits_.NOTHING_SENT, "")
+    elif limits_.needs_confirmation(est, limits):
+        would = (f"need the user's approval (above VIDEOGEN_CONFIRM_ABOVE_USD ${limits.confirm_above:g}): a client "
+                 "that can ask will ask; others pass max_cost_usd at or above the estimate"
+                 + (", as this call does" if limits_.confirmed_by_argument(est, max_cost_usd) else ""))
+    else:
+        would = "be sent" + (f"; the budget has ${budget.limit_usd - spent:.4f} left {budget.label}"
+                             if budget is not None and spent is not None else "")
     structured = {
         "dry_run": True,
         "model": model,
         "estimate": est.public(),
         "request": _digested(request.model_dump(mode="json", exclude_defaults=True)),
         "send": {"method": "POST", "url": http.url(path) if http is not None else path, "body": _digested(body)},
-        "would": verdict or "be sent" + (f" (budget: ${limits.budget.limit_usd:g} per {limits.budget.period}, "
-                                         "checked when it is recorded)" if limits.budget else ""),
+        "would": would,
     }
     price = (f"estimated ${est.usd:.4f}: {est.basis} ({est.source}, as of {est.as_of})" if est.usd is not None
              else f"no USD estimate: {est.basis}")
-    text = (f"Dry run for {model}: nothing was sent and no task was created. {price}. It would "
-            f"{structured['would']}. The body that would be POSTed is in structuredContent.send.")
+    text = (f"Dry run for {model}: nothing was sent and no task was created. {price}. It would {would.rstrip('.')}. "
+            "The body that would be POSTed is in structuredContent.send.")
     return text, structured
 
 

@@ -249,6 +249,7 @@ async def generate_video(
     cleared = await cost.check(ctx, rt, provider, request, max_cost_usd=args.max_cost_usd, dry_run=bool(args.dry_run))
     if not isinstance(cleared, cost.Cleared):
         return cleared  # a dry run, a refusal, or the question to the user
+    started = max(started, time.monotonic() - 1.0)  # the time a person took to approve is not the job's wait
     wait = fitting_wait(ctx, rt, args.wait_seconds)
     download = rt.download_default if args.download is None else args.download
     engine = await rt.engine()

@@ -142,3 +142,18 @@ async def test_list_video_models_shows_prices_and_the_gateways_own_figure_as_a_h
     pricing = [q for q in gw.requests if q.route == "pricing"]
     assert len(pricing) == 1 and "authorization" not in pricing[0].headers  # the key never goes to /api/pricing
     assert gw.submits == []
+
+
+async def test_a_dry_run_says_whether_the_job_would_pass_the_cap_and_the_budget(tmp_path):
+    gw = fake_for("apimodels", api_key=KEY, timeline=Timeline(seconds=0))
+    async with Client(gateway_server(tmp_path, gw, "apimodels", VIDEOGEN_BUDGET_USD=0.5)) as c:
+        job = {"model": OMNI, "prompt": "x", "duration": 5}
+        fits = await c.call_tool("generate_video", {**job, "dry_run": True})
+        capped = await c.call_tool("generate_video", {**job, "dry_run": True, "max_cost_usd": 0.1})
+        await c.call_tool("generate_video", {**job, "prompt": "spent", "wait_seconds": 5})
+        over = await c.call_tool("generate_video", {**job, "dry_run": True})
+    assert not fits.is_error and fits.structured_content["would"] == "be sent; the budget has $0.5000 left today (UTC)"
+    assert not capped.is_error and capped.structured_content["would"].startswith("be refused: estimated $0.3165")
+    assert "max_cost_usd $0.1" in capped.structured_content["would"]
+    assert over.structured_content["would"].startswith("be refused") and "$0.1835 left" in over.content[0].text
+    assert gw.created == 1 and len(gw.submits) == 1  # only the real job
