@@ -36,10 +36,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def http_server(env: dict[str, str], *, start_timeout: float = 20.0) -> Iterator[str]:
-    """Start it, wait until its port accepts connections (failing with its stderr if it died), stop it after."""
+def http_server(env: dict[str, str], *, start_timeout: float = 20.0, args: tuple[str, ...] = ()) -> Iterator[str]:
+    """Start it (`args`: more serve flags, e.g. --stateless), wait until its port accepts connections (failing with
+    its stderr if it died), stop it after."""
     port = free_port()
-    proc = subprocess.Popen([str(SCRIPT), "serve", "--http", "--port", str(port)], env=env,
+    proc = subprocess.Popen([str(SCRIPT), "serve", "--http", "--port", str(port), *args], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + start_timeout

@@ -105,3 +105,25 @@ async def test_the_2026_07_28_question_carries_a_sealed_request_state_bound_to_t
         done = await c.session.call_tool("generate_video", JOB, input_responses=yes, request_state=state)
     assert isinstance(done, t.CallToolResult) and not done.is_error
     assert gw.created == 1
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_over_stateless_http_the_modern_era_asks_and_the_legacy_one_falls_back_to_the_argument(tmp_path, mode):
+    """Stateless HTTP has no back channel for a 2025-11-25 elicitation/create: the call must not hang or submit,
+    it says how to approve by argument. 2026-07-28's input_required needs no back channel, so the user is asked."""
+    from fakes.served import http_server, server_env
+
+    gw = fake_for("apimodels", api_key=KEY, timeline=Timeline(seconds=0))
+    asked: list = []
+    with gw.serve() as gateway_url:
+        env = server_env(tmp_path, APIMODELS_API_KEY=KEY, APIMODELS_BASE_URL=gateway_url,
+                         VIDEOGEN_CONFIRM_ABOVE_USD="0.25", VIDEOGEN_ALLOW_PRIVATE_URLS="1")
+        with http_server(env, args=("--stateless",)) as origin:
+            async with Client(f"{origin}/mcp", mode=mode,
+                              elicitation_callback=answering("accept", asked=asked)) as c:
+                r = await c.call_tool("generate_video", JOB)
+    if mode == "auto":
+        assert not r.is_error and len(asked) == 1 and gw.created == 1, r.content[0].text
+    else:
+        assert r.is_error and "cannot ask them" in r.content[0].text and "max_cost_usd=0.3165" in r.content[0].text
+        assert asked == [] and gw.requests == []
