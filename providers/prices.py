@@ -3,7 +3,8 @@ of the model id and the normalized request. Nothing here does I/O beyond reading
 
     from providers.prices import estimate
     est = estimate("apimodels/kling-v3-omni", VideoRequest(model="kling-v3-omni", prompt="x", duration=5))
-    est.usd, est.basis   # 0.3165, "5 s x $0.0633/s (std mode, no audio)"; est.usd is None when no price is known
+    est.usd, est.basis   # 0.3165, "5 s x $0.0633/s (std mode (the default), no audio)"
+    est.source, est.as_of  # where the price comes from, and its date; est.usd is None (basis: why) when unknown
 
 A gateway's own figure from new-api's `GET /api/pricing` (`gateway_prices.GatewayPrice`) may be passed as `hint`:
 it is used only when the table has no row, and labelled as the hint it is.
