@@ -261,7 +261,8 @@ def price_block(model: str) -> dict[str, Any] | None:
         return None
     first = rows[0]
     source = table().sources[first.source]
-    out: dict[str, Any] = {"usd_per_second": _per_second(first), "basis": describe(first.when)
+    basis = "simulated and free" if source["kind"] == "free" else describe(first.when)
+    out: dict[str, Any] = {"usd_per_second": _per_second(first), "basis": basis
                            + (f"; {LIST_PRICE_NOTE}" if vendor else ""),
                            "source": source["text"] + (f" for {vendor}" if vendor else ""), "as_of": source["as_of"]}
     if first.currency != "USD":
