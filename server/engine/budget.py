@@ -91,17 +91,18 @@ def refusal(model: str, est: Estimate, limits: Limits) -> str | None:
 def over_budget(est: Estimate, budget: Budget, spent: float, now: float) -> str:
     left = max(0.0, budget.limit_usd - spent)
     resets = budget.resets(now).strftime("%Y-%m-%d %H:%M UTC")
-    return (f"Refused: estimated ${est.usd or 0:.4f} ({est.basis}) is more than the budget has left: ${spent:.4f} of "
+    what = (f"estimated ${est.usd:.4f} ({est.basis}) is more than the budget has left" if est.usd is not None else
+            f"a job of unknown price ({est.basis}) needs budget left, and none is")
+    return (f"Refused: {what}: ${spent:.4f} of "
             f"${budget.limit_usd:g} is already reserved {budget.label} by the processes sharing this ledger, "
             f"${left:.4f} left. {NOTHING_SENT} Choose a cheaper job, wait until the budget resets at {resets}, or "
             "raise VIDEOGEN_BUDGET_USD.")
 
 
 def needs_confirmation(est: Estimate, limits: Limits) -> bool:
-    """Above VIDEOGEN_CONFIRM_ABOVE_USD (or of unknown price while it is set): the user should say yes first."""
-    if limits.confirm_above is None:
-        return False
-    return est.usd is None or est.usd > limits.confirm_above + 1e-9
+    """Above VIDEOGEN_CONFIRM_ABOVE_USD the user should say yes first. A job of unknown price never gets this far
+    unless VIDEOGEN_ALLOW_UNPRICED=1 let it (refusal), which is the operator's yes."""
+    return limits.confirm_above is not None and est.usd is not None and est.usd > limits.confirm_above + 1e-9
 
 
 def confirmed_by_argument(est: Estimate, max_cost_usd: float | None) -> bool:
@@ -110,11 +111,9 @@ def confirmed_by_argument(est: Estimate, max_cost_usd: float | None) -> bool:
 
 
 def unconfirmed(model: str, est: Estimate, limits: Limits, *, declined: bool = False) -> str:
-    amount = f"${est.usd:.4f} ({est.basis})" if est.usd is not None else f"an unknown price ({est.basis})"
+    amount = f"${est.usd:.4f} ({est.basis})"
     head = (f"Not approved: the user declined (or the client answered for them) a job on {model} estimated at "
             f"{amount}." if declined else
             f"Needs the user's approval: a job on {model} is estimated at {amount}, above the confirmation "
             f"threshold of ${limits.confirm_above:g} (VIDEOGEN_CONFIRM_ABOVE_USD), and this client cannot ask them.")
-    how = (f"Ask the user; if they agree, call again with max_cost_usd={est.usd:g}." if est.usd is not None else
-           "A job of unknown price cannot be approved by argument; pick a priced model.")
-    return f"{head} {NOTHING_SENT} {how}"
+    return f"{head} {NOTHING_SENT} Ask the user; if they agree, call again with max_cost_usd={est.usd:g}."

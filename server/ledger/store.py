@@ -398,9 +398,10 @@ class Ledger:
                 found = None
             if found is not None:
                 return _made(found), True
-            if budget is not None and row.cost_usd is not None:
+            if budget is not None:  # an unpriced row (allowed by policy) reserves nothing, but needs budget left
                 spent = _spent(conn, budget[1])
-                if spent + row.cost_usd > budget[0] + 1e-9:
+                if (spent + row.cost_usd > budget[0] + 1e-9 if row.cost_usd is not None else
+                        spent >= budget[0] - 1e-9):
                     raise BudgetExceeded(spent, budget[0])
             conn.execute(f"INSERT INTO tasks ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
                          tuple(getattr(row, c) for c in _COLUMNS))
