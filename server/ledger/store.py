@@ -23,7 +23,7 @@ import anyio.to_thread
 
 from providers.base import TaskStatus
 from server.ledger.owners import owner_alive
-from server.tasks import Task, TaskError
+from server.tasks import Task, TaskCost, TaskError
 
 if TYPE_CHECKING:
     import sqlite3  # imported on first use: not on the server's start-up path
@@ -81,6 +81,9 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
     # Lease renewal finds a process's rows by owner every few seconds: an index, not a table scan. IF NOT EXISTS:
     # version-1 files made after it was added (unversioned) already have it.
     (2, ("CREATE INDEX IF NOT EXISTS tasks_by_lease ON tasks (lease_owner)",)),
+    # A job's estimated price, recorded with the task before it is sent (issue 10): the shared budget is the sum
+    # of cost_usd over the period's tasks that did not fail (gateways refund a failed job).
+    (3, ("ALTER TABLE tasks ADD COLUMN cost_usd REAL", "ALTER TABLE tasks ADD COLUMN cost_basis TEXT")),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -115,6 +118,14 @@ class LedgerConflict(LedgerError):
     """A write broke a uniqueness rule (an upstream task id already followed by another task)."""
 
 
+class BudgetExceeded(Exception):
+    """`create` refused a row: its cost_usd would take the period's spend past the budget. Nothing was written."""
+
+    def __init__(self, spent: float, limit: float) -> None:
+        super().__init__(f"budget exceeded: {spent:.4f} of {limit:.4f} reserved")
+        self.spent, self.limit = spent, limit
+
+
 @dataclass(frozen=True, slots=True)
 class TaskRow:
     task_id: str
@@ -140,6 +151,8 @@ class TaskRow:
     poll_failures: int
     created_at: float
     updated_at: float
+    cost_usd: float | None = None  # the estimate recorded before submitting (None: no price known)
+    cost_basis: str | None = None  # what it assumes and where the price comes from; None: never estimated
 
     @property
     def terminal(self) -> bool:
@@ -162,6 +175,7 @@ class TaskRow:
             video_url=self.video_url, local_path=self.local_path, expires_at=_dt(self.expires_at), error=error,
             upstream_task_id=self.upstream_task_id, created_at=_at(self.created_at), updated_at=_at(self.updated_at),
             sandbox=self.sandbox, warning=self.warning,
+            cost=None if self.cost_basis is None else TaskCost(estimate_usd=self.cost_usd, basis=self.cost_basis),
         )
 
 
@@ -192,6 +206,15 @@ def _made(values: sqlite3.Row | tuple) -> TaskRow:
 def _fetch(conn: Conn, task_id: str, lock: str = "") -> TaskRow | None:
     """The row; `lock`: the backend's `for_update`, when the transaction goes on to change what it read."""
     return _row(conn.execute(_SELECT + "WHERE task_id = ?" + lock, (task_id,)).fetchone())
+
+
+# What counts against the budget: every task of the period that did not fail (a failed job is refunded: new-api
+# service/task_billing.go RefundTaskQuota; Kling bills no failed generation), priced or not (NULL adds nothing).
+_SPENT = "FROM tasks WHERE created_at >= ? AND state NOT IN ('failed', 'cancelled')"
+
+
+def _spent(conn: Conn, since: float) -> float:
+    return float(conn.execute("SELECT COALESCE(SUM(cost_usd), 0) " + _SPENT, (since,)).fetchone()[0])
 
 
 def make_private(path: Path, *, posix: bool = os.name == "posix") -> None:
@@ -340,6 +363,14 @@ class Ledger:
         args = (float("-inf") if since is None else since, limit)
         return await self._run(lambda c: [_made(r) for r in c.execute(sql, args)], write=False)
 
+    async def spend(self, since: float) -> builtins.list[dict[str, Any]]:
+        """Estimated spend since `since` per provider: tasks, priced USD total, and how many had no price."""
+        sql = ("SELECT provider, COUNT(*), COALESCE(SUM(cost_usd), 0), "
+               "SUM(CASE WHEN cost_usd IS NULL THEN 1 ELSE 0 END) " + _SPENT + " GROUP BY provider ORDER BY provider")
+        keys = ("provider", "tasks", "usd", "unpriced")
+        return await self._run(lambda c: [dict(zip(keys, r, strict=True)) for r in c.execute(sql, (since,))],
+                               write=False)
+
     async def events(self, task_id: str) -> builtins.list[dict[str, Any]]:
         sql = "SELECT at, state, progress, error_code, detail FROM events WHERE task_id = ? ORDER BY id"
         keys = ("at", "state", "progress", "error_code", "detail")
@@ -347,10 +378,13 @@ class Ledger:
                                write=False)
 
     # -- writes -----------------------------------------------------------------------------------------------------
-    async def create(self, row: TaskRow, *, dedupe_window: float) -> tuple[TaskRow, bool]:
+    async def create(self, row: TaskRow, *, dedupe_window: float,
+                     budget: tuple[float, float] | None = None) -> tuple[TaskRow, bool]:
         """Insert `row` unless its idempotency key exists, or (no key) the same fingerprint is recent and not failed.
 
-        Returns (the row now in the ledger, reused). One IMMEDIATE transaction, so concurrent processes agree.
+        budget: (limit_usd, since): a new row's cost_usd is reserved against the spend since `since`, or
+        BudgetExceeded is raised and nothing is written. Returns (the row now in the ledger, reused). One exclusive
+        transaction, so concurrent processes agree: of two racing for the last dollars, one wins.
         """
 
         def body(conn: Conn) -> tuple[TaskRow, bool]:
@@ -364,6 +398,11 @@ class Ledger:
                 found = None
             if found is not None:
                 return _made(found), True
+            if budget is not None:  # an unpriced row (allowed by policy) reserves nothing, but needs budget left
+                spent = _spent(conn, budget[1])
+                if (spent + row.cost_usd > budget[0] + 1e-9 if row.cost_usd is not None else
+                        spent >= budget[0] - 1e-9):
+                    raise BudgetExceeded(spent, budget[0])
             conn.execute(f"INSERT INTO tasks ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
                          tuple(getattr(row, c) for c in _COLUMNS))
             conn.execute("INSERT INTO events (task_id, at, state) VALUES (?, ?, ?)",

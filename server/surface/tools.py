@@ -64,6 +64,8 @@ class GenerateArgs(ForgivingArgs):
     wait_seconds: float | None = Field(None, ge=0, le=MAX_WAIT)
     idempotency_key: str | None = Field(None, min_length=1, max_length=200)
     download: bool | None = None
+    max_cost_usd: float | None = Field(None, ge=0)
+    dry_run: bool | None = None
 
     @field_validator("options", mode="before")
     @classmethod
@@ -229,7 +231,7 @@ async def wait_with_progress(ctx: ServerRequestContext, rt: Runtime, task_id: st
 
 async def generate_video(
     ctx: ServerRequestContext, rt: Runtime, arguments: dict[str, Any]
-) -> t.CallToolResult | dict[str, Any]:
+) -> t.CallToolResult | t.InputRequiredResult | dict[str, Any]:
     started = time.monotonic()
     args: GenerateArgs = parse(GenerateArgs, arguments)
     provider, info, name = resolve_model(rt, args.model)
@@ -241,10 +243,22 @@ async def generate_video(
         provider.validate(request)
     except (ProviderError, media.MediaError) as exc:
         raise ToolInputError(f"{exc} Nothing was sent; no cost.") from None
+    from server.ledger.store import BudgetExceeded
+    from server.surface import cost  # prices, caps and approval load on the first job, off the start path
+
+    cleared = await cost.check(ctx, rt, provider, request, max_cost_usd=args.max_cost_usd, dry_run=bool(args.dry_run))
+    if not isinstance(cleared, cost.Cleared):
+        return cleared  # a dry run, a refusal, or the question to the user
+    started = max(started, time.monotonic() - 1.0)  # the time a person took to approve is not the job's wait
     wait = fitting_wait(ctx, rt, args.wait_seconds)
     download = rt.download_default if args.download is None else args.download
     engine = await rt.engine()
-    started_task = await engine.start(provider, request, idempotency_key=args.idempotency_key, download=download)
+    try:
+        started_task = await engine.start(provider, request, idempotency_key=args.idempotency_key, download=download,
+                                          cost=cleared.cost, budget=cleared.budget)
+    except BudgetExceeded as exc:
+        assert cleared.budget is not None
+        return cost.over_budget(cleared.estimate, cleared.budget, exc.spent, time.time())
     if tasks_ext.client_wants_tasks(ctx):  # the client polls tasks/get itself: hand back the durable handle now
         return tasks_ext.created(rt, started_task.task)
     task = await wait_with_progress(ctx, rt, started_task.task.task_id, started + wait)
@@ -290,14 +304,24 @@ async def list_video_models(ctx: ServerRequestContext, rt: Runtime, arguments: d
         raise ToolInputError(f"Unknown provider {args.provider!r}; active: {', '.join(rt.providers) or 'none'}.")
     chosen = [rt.providers[args.provider]] if args.provider else list(rt.providers.values())
     models: list[dict[str, Any]] = []
-    for provider in chosen:
-        await rt.discover(provider)
-        models.extend(model_public(provider, m) for m in provider.models())
+    from server.surface import cost
+
+    for provider in chosen:  # the gateway's own price figures are read beside its model list, never waited long for
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(rt.discover, provider)
+            with anyio.move_on_after(cost.HINT_WAIT):
+                await cost.refresh_hints(rt, provider)
+        for info in provider.models():
+            entry = model_public(provider, info)
+            if found := cost.hint(rt, provider, info.name):
+                entry["gateway_price"] = found.public()
+            models.append(entry)
     lines = [f"{len(models)} models from {', '.join(p.id for p in chosen) or 'no provider'}."]
     for m in models:
         durs = "/".join(str(d) for d in m["durations"]) or "any"
         lines.append(f"- {m['id']}: {durs} s, {', '.join(m['resolutions']) or 'default res'}"
-                     + (", audio" if m["audio"] else "") + (" (sandbox)" if m["sandbox"] else ""))
+                     + (", audio" if m["audio"] else "") + (" (sandbox)" if m["sandbox"] else "")
+                     + (f", ${per_s:g}/s" if (per_s := m.get("price", {}).get("usd_per_second")) else ""))
     text = "\n".join(lines)
     if not rt.providers:
         text += ("\nNo gateway is configured: set one of the *_API_KEY variables (see the README), or "
@@ -312,7 +336,8 @@ HANDLERS = {
 }
 
 
-async def call_tool(ctx: ServerRequestContext, params: t.CallToolRequestParams) -> t.CallToolResult | dict[str, Any]:
+async def call_tool(ctx: ServerRequestContext, params: t.CallToolRequestParams
+                    ) -> t.CallToolResult | t.InputRequiredResult | dict[str, Any]:
     handler = HANDLERS.get(params.name)
     if handler is None:
         raise MCPError(code=t.INVALID_PARAMS, message=f"Unknown tool: {params.name}. Tools: {', '.join(HANDLERS)}")

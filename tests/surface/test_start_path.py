@@ -16,7 +16,8 @@ from server.app import DeferredEngine
 OFF_THE_START_PATH = ("server.engine", "server.engine.core", "server.engine.polling", "server.engine.schedule",
                       "server.engine.submit", "server.ledger", "server.ledger.store", "server.media",
                       "server.media.download", "server.media.images", "server.media.netguard", "server.surface.tools",
-                      "sqlite3", "httpcore2", "difflib", "server.ledger.postgres", "psycopg", "psycopg_pool")
+                      "sqlite3", "httpcore2", "difflib", "server.ledger.postgres", "psycopg", "psycopg_pool",
+                      "server.surface.cost", "server.engine.budget", "providers.prices", "providers.gateway_prices")
 
 PROBE = textwrap.dedent("""
     import json, sys
