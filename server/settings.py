@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from providers.policy import Policy
 from providers.registry import SPECS, GatewayConfig
 
 
@@ -17,6 +18,12 @@ def default_home() -> Path:
     import platformdirs
 
     return platformdirs.user_data_path("videogen-mcp", appauthor=False, roaming=False)
+
+
+def parse_policy(text: str | None) -> Policy:
+    from providers import families, policy, registry  # the family table loads on first use
+
+    return policy.parse(text, gateways=registry.GATEWAY_IDS, models=families.table())
 
 
 def _env(name: str) -> AliasChoices:
@@ -57,6 +64,18 @@ class Settings(BaseSettings):
     # The origin clients reach `serve --http` at (behind a proxy); unset, each request's own base URL.
     public_url: str | None = Field(None, validation_alias=_env("VIDEOGEN_PUBLIC_URL"))
     log_level: str = Field("WARNING", validation_alias=_env("VIDEOGEN_LOG_LEVEL"))
+    # Which gateway takes a canonical model id (providers/policy.py): cheapest, prefer:a,b, pin:a; per model `id=`.
+    routing: str = Field("cheapest", validation_alias=_env("VIDEOGEN_ROUTING"))
+
+    @field_validator("routing", mode="after")
+    @classmethod
+    def _routing(cls, value: str) -> str:
+        parse_policy(value)  # a typo fails at start, naming what is allowed
+        return value
+
+    @property
+    def routing_policy(self) -> Policy:
+        return parse_policy(self.routing)
 
     @field_validator("home", "download_dir", mode="after")
     @classmethod

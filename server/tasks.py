@@ -40,6 +40,8 @@ class Task(BaseModel):
     updated_at: datetime
     sandbox: bool = False
     warning: str | None = None  # e.g. "the last 4 polls failed; still trying" (never a failure by itself)
+    # A canonical model id's route: asked, gateway (the one holding the job), why, order, tried, note.
+    route: dict[str, Any] | None = None
 
     def public(self) -> dict[str, Any]:
         """The structured content sent to clients (JSON types only)."""

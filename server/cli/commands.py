@@ -26,7 +26,7 @@ from server.surface.render import task_text
 from server.surface.schemas import model_public
 from server.settings import Settings
 from server.tasks import AdoptError, Task
-from server.surface.tools import GenerateArgs, ToolInputError, build_request, resolve_model
+from server.surface.tools import GenerateArgs, ToolInputError, plan
 
 out = Console()
 err = Console(stderr=True)
@@ -46,13 +46,11 @@ async def generate(settings: Settings, args: argparse.Namespace) -> int:
                                 first_frame_image=args.image, idempotency_key=args.idempotency_key,
                                 last_frame_image=args.last_frame, reference_images=args.reference_image,
                                 negative_prompt=args.negative_prompt, seed=args.seed, audio=args.audio)
-            provider, _, name = resolve_model(rt, call.model)
-            request = build_request(rt, call, name)
-            provider.validate(request)
+            route, request = await plan(rt, call)
         except (ToolInputError, ProviderError, media.MediaError) as exc:
             raise CommandError(cli_text(str(exc))) from None
         engine = await rt.engine()
-        started = await engine.start(provider, request, idempotency_key=call.idempotency_key, download=True)
+        started = await engine.start(route, request, idempotency_key=call.idempotency_key, download=True)
         if started.reused:
             err.print(f"[yellow]{started.reason}[/]")
         task = started.task

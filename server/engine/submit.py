@@ -65,9 +65,10 @@ class Outcome:
 
 
 async def send(provider: Provider, request: VideoRequest, key: str, timing: Timing, *, rng: random.Random,
-               attempt_timeout: float) -> Outcome:
-    """Submit once, or again only after a failure with `sent=False` that may pass (connect errors, 429, 503)."""
-    deadline = anyio.current_time() + timing.submit_budget
+               attempt_timeout: float, budget: float | None = None) -> Outcome:
+    """Submit once, or again only after a failure with `sent=False` that may pass (connect errors, 429, 503).
+    `budget` (default timing.submit_budget) bounds the retries; 0: none (a routed submit moves to the next gateway)."""
+    deadline = anyio.current_time() + (timing.submit_budget if budget is None else budget)
     attempt = 0
     while True:
         attempt += 1

@@ -5,6 +5,7 @@ All SQLite work runs in a worker thread, never on the event loop."""
 from __future__ import annotations
 
 import builtins
+import json
 import logging
 import os
 import random
@@ -30,7 +31,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-SCHEMA_VERSION = 1
+# Step i brings a ledger of schema i+1 to i+2 (standard SQL); a fresh ledger gets _SCHEMA, which already has them.
+MIGRATIONS = (
+    "ALTER TABLE tasks ADD COLUMN route_json TEXT",  # 2: the route of a canonical model id
+)
+SCHEMA_VERSION = 1 + len(MIGRATIONS)
 SUBMITTING = "submitting"  # row state before the gateway has answered the submit; shown to agents as `unknown`
 _SCHEMA = """
 CREATE TABLE tasks (
@@ -57,6 +62,7 @@ CREATE TABLE tasks (
     poll_failures INTEGER NOT NULL DEFAULT 0,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
+    route_json TEXT,                     -- a canonical model id's route: gateways in order, tried, taken, why
     UNIQUE (provider, upstream_task_id)
 );
 CREATE INDEX tasks_by_fingerprint ON tasks (fingerprint, created_at);
@@ -112,6 +118,7 @@ class TaskRow:
     poll_failures: int
     created_at: float
     updated_at: float
+    route_json: str | None = None
 
     @property
     def terminal(self) -> bool:
@@ -133,13 +140,14 @@ class TaskRow:
             task_id=self.task_id, provider=self.provider, model=self.model, status=status, progress=self.progress,
             video_url=self.video_url, local_path=self.local_path, expires_at=_dt(self.expires_at), error=error,
             upstream_task_id=self.upstream_task_id, created_at=_at(self.created_at), updated_at=_at(self.updated_at),
-            sandbox=self.sandbox, warning=self.warning,
+            sandbox=self.sandbox, warning=self.warning, route=json.loads(self.route_json) if self.route_json else None,
         )
 
 
 _COLUMNS = tuple(f.name for f in fields(TaskRow))
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM tasks "
-_UPDATABLE = frozenset(_COLUMNS) - {"task_id", "provider", "model", "fingerprint", "request_json",
+# provider and model change only when a routed submit fails over to the next gateway (nothing was created before)
+_UPDATABLE = frozenset(_COLUMNS) - {"task_id", "fingerprint", "request_json",
                                     "idempotency_key", "created_at", "sandbox"}
 
 
@@ -215,6 +223,10 @@ class Ledger:
                     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 elif version > SCHEMA_VERSION:
                     raise LedgerError(f"{self.path} was written by a newer videogen-mcp (schema {version}); upgrade.")
+                elif version < SCHEMA_VERSION:
+                    for statement in MIGRATIONS[version - 1:]:
+                        conn.execute(statement)
+                    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 # Lease renewal finds a process's rows by owner every few seconds: an index, not a table scan.
                 # Added here, not in _SCHEMA, so ledgers made before it get it too (older versions ignore it).
                 conn.execute("CREATE INDEX IF NOT EXISTS tasks_by_lease ON tasks (lease_owner)")

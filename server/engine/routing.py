@@ -1,0 +1,294 @@
+"""Which gateway takes a job. The model id is resolved once, at the tool boundary, into a Route: the configured
+gateways able to serve the request as asked, in the order VIDEOGEN_ROUTING and their recent health give. The engine
+carries that one value to the wire, and moves along it only after a failure that provably created nothing.
+"""
+
+from __future__ import annotations
+
+import difflib
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from providers import families, registry
+from providers.base import ModelInfo, Provider, VideoRequest
+from providers.errors import (
+    AuthError, ModelNotAvailable, ProviderError, QuotaError, RateLimited, TransportFailure, Unavailable,
+)
+from providers.policy import Policy, Strategy
+
+
+class RouteError(ValueError):
+    """The model id or the request cannot be routed; the message names what would work instead."""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One gateway's way to serve the request: the adapter and its model, resolved once."""
+
+    provider: Provider
+    info: ModelInfo
+    estimate_usd: float | None = None
+
+    @property
+    def gateway(self) -> str:
+        return self.provider.id
+
+    @property
+    def model_id(self) -> str:
+        return f"{self.provider.id}/{self.info.name}"
+
+    def request(self, request: VideoRequest) -> VideoRequest:
+        """The request as this gateway names the model."""
+        return request if request.model == self.info.name else request.model_copy(update={"model": self.info.name})
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """What a model id names: a gateway id pins one gateway; a canonical id names every configured seller."""
+
+    asked: str
+    canonical: str | None
+    options: tuple[Candidate, ...]
+    pinned: bool  # a gateway id: exactly that gateway
+
+    @property
+    def name(self) -> str:
+        """The model name a gateway-neutral request carries (each candidate puts its own on the wire)."""
+        return self.options[0].info.name if self.pinned else self.asked
+
+
+@dataclass(frozen=True)
+class Route:
+    """The gateways to try, in order, and why. The first that takes the job keeps it; the next is tried only after
+    a failure that provably created nothing (server.engine.failover)."""
+
+    asked: str
+    canonical: str | None
+    candidates: tuple[Candidate, ...]
+    why: str
+    pinned: bool = True  # a gateway id (or an engine caller's provider): one gateway, no route to record
+    skipped: tuple[str, ...] = ()  # gateways selling the model that cannot take this request, with the reason
+
+    @property
+    def key(self) -> str:
+        """What the request's fingerprint is taken over: the gateway when pinned, else the canonical id."""
+        return self.candidates[0].gateway if self.pinned else self.asked
+
+    def record(self, current: Candidate, tried: tuple[Attempt, ...] = ()) -> dict[str, Any] | None:
+        """What the ledger keeps about the route (the task object's `route`), with a sentence for the agent; None
+        for a pinned id."""
+        if self.pinned:
+            return None
+        out: dict[str, Any] = {"asked": self.asked, "gateway": current.gateway, "why": self.why,
+                               "order": [c.model_id for c in self.candidates]}
+        if self.skipped:
+            out["skipped"] = list(self.skipped)
+        if tried:
+            out["tried"] = [a.public() for a in tried]
+        text = f"Routed {self.asked} to {current.gateway} ({self.why})"
+        if tried:
+            text += "; " + "; ".join(f"{a.gateway} refused it first without creating a job ({a.code})"
+                                     for a in tried) + ", so nothing was billed there"
+        out["note"] = text + "."
+        return out
+
+
+def pinned(provider: Provider, request: VideoRequest) -> Route:
+    """The one-gateway route of an engine caller that names the provider itself (the model as the request has it)."""
+    info = provider.model(request.model) or ModelInfo(name=request.model)
+    return Route(f"{provider.id}/{info.name}", None, (Candidate(provider, info),), "pinned by its model id")
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A gateway that refused the job before creating anything."""
+
+    gateway: str
+    model: str
+    code: str
+    message: str
+
+    @classmethod
+    def of(cls, candidate: Candidate, error: BaseException | None) -> Attempt:
+        return cls(candidate.gateway, candidate.model_id, getattr(error, "code", "submit_failed"), str(error))
+
+    def public(self) -> dict[str, str]:
+        return {"gateway": self.gateway, "model": self.model, "code": self.code, "message": self.message}
+
+
+# ---- resolving a model id -----------------------------------------------------------------------------------------
+def resolve(providers: Mapping[str, Provider], asked: str) -> Resolved:
+    """The one lookup of a model id: '<provider>/<gateway model>' pins that gateway, a canonical id names the
+    configured gateways selling it. Raises RouteError naming the valid ids."""
+    asked = asked.strip()
+    provider_id, slash, name = asked.partition("/")
+    if slash:
+        return _gateway_id(providers, asked, provider_id, name)
+    family = families.get(asked)
+    if family is None:
+        raise RouteError(_unknown(providers, asked))
+    options = tuple(Candidate(p, info) for pid, p in providers.items()
+                    if (gateway_name := family.model_on(pid)) and (info := p.model(gateway_name)) is not None)
+    if not options:
+        sellers = [pid for pid, _ in family.gateways]
+        keys = ", ".join(f"{registry.SPECS[pid].env_prefix}_API_KEY" for pid in sellers)
+        raise RouteError(f"{family.id} ({family.name}) is sold by {', '.join(sellers)}, and none of them is "
+                         f"configured here: set one of {keys}. Call list_video_models for the models you can use.")
+    return Resolved(family.id, family.id, options, pinned=False)
+
+
+def _gateway_id(providers: Mapping[str, Provider], asked: str, provider_id: str, name: str) -> Resolved:
+    provider = providers.get(provider_id)
+    if provider is None or not name:
+        known = ", ".join(providers) or "none (no gateway key is set and the sandbox is off)"
+        raise RouteError(f"Unknown model {asked!r}: ids are canonical (e.g. kling-v3-omni) or "
+                         f"'<provider>/<model>' with provider one of: {known}. Call list_video_models for the ids.")
+    info = provider.model(name)
+    if info is None:
+        ids = [f"{provider.id}/{m.name}" for m in provider.models()]
+        close = difflib.get_close_matches(asked, ids, n=3, cutoff=0.4)
+        hint = f" Did you mean {', '.join(close)}?" if close else f" {provider.id} offers: {', '.join(ids[:30])}."
+        raise RouteError(f"Unknown model {asked!r}.{hint} Call list_video_models for details.")
+    return Resolved(asked, families.canonical_of(provider.id, info.name), (Candidate(provider, info),), pinned=True)
+
+
+def _unknown(providers: Mapping[str, Provider], asked: str) -> str:
+    served = [f.id for f in families.table().values() if any(pid in providers for pid, _ in f.gateways)]
+    gateway_ids = [f"{p.id}/{m.name}" for p in providers.values() for m in p.models()]
+    close = difflib.get_close_matches(asked.lower(), served + gateway_ids, n=3, cutoff=0.5)
+    hint = f" Did you mean {', '.join(close)}?" if close else f" Canonical ids here: {', '.join(served) or 'none'}."
+    return f"Unknown model {asked!r}.{hint} Call list_video_models for every id."
+
+
+# ---- choosing the route -------------------------------------------------------------------------------------------
+Estimate = Callable[[ModelInfo, VideoRequest], float | None]
+
+
+def listed_estimate(info: ModelInfo, request: VideoRequest) -> float | None:
+    """USD for the job at the catalog's per-second price, when it has one."""
+    seconds = request.duration or info.default_duration
+    if info.price_per_second is None or seconds is None:
+        return None
+    return round(info.price_per_second * seconds, 4)
+
+
+def choose(resolved: Resolved, request: VideoRequest, *, policy: Policy, health: Health,
+           estimate: Estimate = listed_estimate) -> Route:
+    """The route for `request`: the gateways that can take it as asked, ordered by the policy, those recently
+    failing last. Raises RouteError naming what each gateway could do instead when none can."""
+    strategy = Strategy("pin", tuple(c.gateway for c in resolved.options)) if resolved.pinned else \
+        policy.for_model(resolved.canonical)
+    options = [c for c in resolved.options if strategy.allows(c.gateway)]
+    if not options:
+        sellers = ", ".join(c.gateway for c in resolved.options)
+        raise RouteError(f"VIDEOGEN_ROUTING ({strategy}) leaves no gateway for {resolved.asked}; it is configured on "
+                         f"{sellers}. Change VIDEOGEN_ROUTING or pass a '<provider>/<model>' id.")
+    fit: list[Candidate] = []
+    skipped: list[str] = []
+    for candidate in options:
+        try:
+            candidate.provider.validate(candidate.request(request))
+        except ProviderError as exc:
+            skipped.append(f"{candidate.gateway}: {exc}")
+            continue
+        fit.append(replace(candidate, estimate_usd=estimate(candidate.info, request)))
+    if not fit:
+        if len(options) == 1:
+            raise RouteError(skipped[0].split(": ", 1)[1])
+        raise RouteError(f"No configured gateway can make {resolved.asked} as asked. "
+                         + " ".join(_sentence(s) for s in skipped))
+    ordered = strategy.arrange(fit, lambda c: c.gateway, lambda c: c.estimate_usd)
+    back = {c.gateway: why for c in ordered if (why := health.pushed_back(c.gateway, c.info.name))}
+    ordered = [c for c in ordered if c.gateway not in back] + [c for c in ordered if c.gateway in back]
+    return Route(resolved.asked, resolved.canonical, tuple(ordered), _why(resolved, strategy, ordered, back),
+                 resolved.pinned, tuple(skipped))
+
+
+def _why(resolved: Resolved, strategy: Strategy, ordered: list[Candidate], back: dict[str, str]) -> str:
+    first = ordered[0]
+    if resolved.pinned:
+        text = "pinned by its model id"
+    elif strategy.kind == "pin":
+        text = f"VIDEOGEN_ROUTING pins {', '.join(strategy.gateways)}"
+    elif strategy.kind == "prefer" and first.gateway in strategy.gateways:
+        text = f"VIDEOGEN_ROUTING prefers {', '.join(strategy.gateways)}"
+    elif first.estimate_usd is not None:
+        text = f"cheapest known estimate, ${first.estimate_usd:.2f}"
+    else:
+        text = "no gateway lists a price for it, so the first configured one"
+    if back:
+        text += "; pushed back for now: " + ", ".join(f"{g} ({why})" for g, why in back.items())
+    return text
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+# ---- health -------------------------------------------------------------------------------------------------------
+COOL_BASE = 30.0  # seconds a gateway stays back after an overload or an unreachable moment, doubling per repeat
+COOL_MAX = 300.0
+COOL_ACCOUNT = 600.0  # quota or key trouble: a person has to act, so retrying soon is pointless
+
+
+@dataclass
+class _Mark:
+    until: float
+    reason: str
+    failures: int = 1
+
+
+@dataclass
+class Health:
+    """Recent pre-send failures, kept in this process (another process learns from its own first failure; a
+    restart forgets): a gateway that failed is tried last until its cool-down ends, and recovers at its first
+    success. Per gateway, except "does not serve this model", which is per gateway model."""
+
+    clock: Callable[[], float] = time.monotonic
+    _marks: dict[tuple[str, str], _Mark] = field(default_factory=dict)
+
+    def pushed_back(self, gateway: str, model: str) -> str | None:
+        now = self.clock()
+        for key in ((gateway, ""), (gateway, model)):
+            mark = self._marks.get(key)
+            if mark is not None and mark.until > now:
+                return mark.reason
+        return None
+
+    def failed(self, gateway: str, model: str, error: BaseException | None) -> None:
+        rule = _cooldown(error)
+        if rule is None:
+            return
+        seconds, reason, per_model, grows = rule
+        key = (gateway, model if per_model else "")
+        previous = self._marks.get(key)
+        failures = previous.failures + 1 if previous is not None and grows else 1
+        seconds = min(seconds * 2 ** (failures - 1), COOL_MAX) if grows else seconds
+        self._marks[key] = _Mark(self.clock() + seconds, reason, failures)
+
+    def succeeded(self, gateway: str, model: str) -> None:
+        self._marks.pop((gateway, ""), None)
+        self._marks.pop((gateway, model), None)
+
+
+def _cooldown(error: BaseException | None) -> tuple[float, str, bool, bool] | None:
+    """(seconds, reason, per model, grows with repeats) for a pre-send failure that says something about the
+    gateway; None for one that says something about the request (a 400) or that may have created a job."""
+    if not isinstance(error, ProviderError) or error.sent is not False:
+        return None
+    if isinstance(error, RateLimited):
+        return error.retry_after or COOL_BASE, "rate limited", False, False
+    if isinstance(error, Unavailable):
+        return COOL_BASE, "overloaded", False, True
+    if isinstance(error, TransportFailure):
+        return COOL_BASE, "unreachable", False, True
+    if isinstance(error, QuotaError):
+        return COOL_ACCOUNT, "out of quota", False, False
+    if isinstance(error, AuthError):
+        return COOL_ACCOUNT, "key refused", False, False
+    if isinstance(error, ModelNotAvailable):
+        return COOL_ACCOUNT, "does not serve the model", True, False
+    return None
