@@ -78,7 +78,6 @@ class ModelInfo(BaseModel):
     negative_prompt: bool = False
     seed: bool = False
     prompt_required: bool = True
-    price_per_second: float | None = None  # USD, when the gateway's docs give it
     url_lifetime: timedelta | None = None  # how long the result URL lives, when documented
     # Cross-field rules the docs state (empty/None = no such rule), checked by providers.validate:
     durations_by_resolution: dict[str, tuple[int, ...]] = Field(default_factory=dict)  # Hailuo 2.3: 768p 6/10

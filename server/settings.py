@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -64,6 +65,18 @@ class Settings(BaseSettings):
     # The origin clients reach `serve --http` at (behind a proxy); unset, each request's own base URL.
     public_url: str | None = Field(None, validation_alias=_env("VIDEOGEN_PUBLIC_URL"))
     log_level: str = Field("WARNING", validation_alias=_env("VIDEOGEN_LOG_LEVEL"))
+    # Spending limits (issue 10): a per-job cap, a budget per period shared through the ledger, whether a job of
+    # unknown price may run under them, and the estimate above which a client that can ask the user does so.
+    max_cost_usd: float | None = Field(None, ge=0, validation_alias=_env("VIDEOGEN_MAX_COST_USD"))
+    budget_usd: float | None = Field(None, ge=0, validation_alias=_env("VIDEOGEN_BUDGET_USD"))
+    budget_period: Literal["day", "week", "month"] = Field("day", validation_alias=_env("VIDEOGEN_BUDGET_PERIOD"))
+    allow_unpriced: bool = Field(False, validation_alias=_env("VIDEOGEN_ALLOW_UNPRICED"))
+    confirm_above_usd: float | None = Field(None, ge=0, validation_alias=_env("VIDEOGEN_CONFIRM_ABOVE_USD"))
+
+    @field_validator("max_cost_usd", "budget_usd", "confirm_above_usd", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
     # Which gateway takes a canonical model id (providers/policy.py): cheapest, prefer:a,b, pin:a; per model `id=`.
     routing: str = Field("cheapest", validation_alias=_env("VIDEOGEN_ROUTING"))
 

@@ -24,6 +24,14 @@ class TaskError(BaseModel):
     message: str
 
 
+class TaskCost(BaseModel):
+    """The estimate recorded before submitting (interface.md): USD or None (no price known), and its basis."""
+
+    model_config = ConfigDict(defer_build=True)
+    estimate_usd: float | None
+    basis: str
+
+
 class Task(BaseModel):
     model_config = ConfigDict(defer_build=True)
     task_id: str  # minted here ("vg_" + 32 hex), stable across restarts
@@ -40,6 +48,7 @@ class Task(BaseModel):
     updated_at: datetime
     sandbox: bool = False
     warning: str | None = None  # e.g. "the last 4 polls failed; still trying" (never a failure by itself)
+    cost: TaskCost | None = None  # the estimate recorded before it was sent (None: a task from before estimates)
     # A canonical model id's route: asked, gateway (the one holding the job), why, order, tried, note.
     route: dict[str, Any] | None = None
 

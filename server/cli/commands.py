@@ -20,7 +20,12 @@ from providers.errors import ProviderError
 from providers.registry import SPECS, GatewayConfig, ProviderSpec, build
 from server.media import download as media
 from server.app import open_runtime
+from server.cli import costs
+from server.cli.costs import spend as spend
 from server.cli.common import CommandError, dumps
+from server.engine import routing
+from server.engine.budget import Limits
+from server.ledger.store import BudgetExceeded
 from server.surface.progress import describe
 from server.surface.render import task_text
 from server.surface.schemas import model_public
@@ -45,12 +50,22 @@ async def generate(settings: Settings, args: argparse.Namespace) -> int:
                                 aspect_ratio=args.aspect_ratio, resolution=args.resolution,
                                 first_frame_image=args.image, idempotency_key=args.idempotency_key,
                                 last_frame_image=args.last_frame, reference_images=args.reference_image,
-                                negative_prompt=args.negative_prompt, seed=args.seed, audio=args.audio)
+                                negative_prompt=args.negative_prompt, seed=args.seed, audio=args.audio,
+                                max_cost_usd=args.max_cost, dry_run=args.dry_run)
             route, request = await plan(rt, call)
-        except (ToolInputError, ProviderError, media.MediaError) as exc:
+            route = routing.within_limits(route, Limits.from_settings(rt.settings, args.max_cost))
+        except (routing.RouteError, ToolInputError, ProviderError, media.MediaError) as exc:
             raise CommandError(cli_text(str(exc))) from None
+        first = route.candidates[0]
+        if args.dry_run:
+            return costs.dry_run(rt, first.provider, first.request(request), args.max_cost, args.json)
+        cleared = costs.clear(rt, first.provider, first.request(request), args.max_cost)
         engine = await rt.engine()
-        started = await engine.start(route, request, idempotency_key=call.idempotency_key, download=True)
+        try:
+            started = await engine.start(route, request, idempotency_key=call.idempotency_key, download=True,
+                                         cost=cleared.cost, budget=cleared.budget)
+        except BudgetExceeded as exc:
+            raise costs.refused(cleared, exc.spent) from None
         if started.reused:
             err.print(f"[yellow]{started.reason}[/]")
         task = started.task
@@ -172,7 +187,7 @@ _TOOL_PHRASES = (
 )
 _ARGUMENTS = {"first_frame_image": "--image", "last_frame_image": "--last-frame",
               "reference_images": "--reference-image", "negative_prompt": "--negative-prompt",
-              "aspect_ratio": "--aspect-ratio", "idempotency_key": "--idempotency-key"}
+              "aspect_ratio": "--aspect-ratio", "idempotency_key": "--idempotency-key", "max_cost_usd": "--max-cost"}
 
 
 def _run(match: re.Match[str]) -> str:
@@ -202,13 +217,19 @@ async def tasks(settings: Settings, args: argparse.Namespace) -> int:
         print(dumps({"tasks": [x.public() for x in recent]}))
         return 0
     table = Table(title=f"{len(recent)} recent tasks")
-    for col in ("task_id", "model", "status", "progress", "created", "video"):
+    for col in ("task_id", "model", "status", "progress", "cost", "created", "video"):
         table.add_column(col, no_wrap=col == "task_id", min_width=35 if col == "task_id" else None)
     for x in recent:
         table.add_row(x.task_id, x.model, x.status.value, "" if x.progress is None else f"{x.progress}%",
-                      x.created_at.strftime("%Y-%m-%d %H:%M"), x.local_path or x.video_url or "")
+                      _cost(x), x.created_at.strftime("%Y-%m-%d %H:%M"), x.local_path or x.video_url or "")
     out.print(table)
     return 0
+
+
+def _cost(task: Task) -> str:
+    if task.cost is None:
+        return ""
+    return "?" if task.cost.estimate_usd is None else f"~${task.cost.estimate_usd:.2f}"
 
 
 async def task(settings: Settings, args: argparse.Namespace) -> int:

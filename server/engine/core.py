@@ -27,6 +27,7 @@ from server.ledger.store import (
 from server.ledger.owners import process_owner
 from server.engine.polling import DownloadPlace, Poller, download_video, snapshot_changes, upstream_key
 from server.engine.schedule import Timing
+from server.engine.budget import Budget
 from server.tasks import Task, TaskNotFound
 
 log = logging.getLogger(__name__)
@@ -151,12 +152,15 @@ class Engine:
 
     # -- the public API ---------------------------------------------------------------------------------------------
     async def start(self, target: Route | Provider, request: VideoRequest, *, idempotency_key: str | None = None,
-                    download: bool = True) -> Started:
+                    download: bool = True, cost: tuple[float | None, str] | None = None,
+                    budget: Budget | None = None) -> Started:
         """Record the task (state `submitting`) durably, then submit in the background; return at once.
 
         `target`: the route chosen at the tool boundary (routing.choose, which validated the request against it), or
         a provider to pin (the request names its model). Dedupe: same idempotency_key -> that task; no key and an
         identical request (same gateway, or same canonical model, and parameters) within the window -> that task.
+        `cost`: (estimated USD or None, basis) on the first gateway, recorded with the task; with `budget` it is
+        reserved in the same transaction, or BudgetExceeded is raised and nothing is recorded or sent.
         """
         if self._tg is None:
             raise RuntimeError("the engine is not running; use `async with Engine(...)`")
@@ -171,13 +175,16 @@ class Engine:
             progress=None, video_url=None, local_path=None, expires_at=None, error_code=None, error_message=None,
             upstream_task_id=None, download=download, download_state=None, sandbox=bool(first.provider.sandbox),
             lease_owner=self.owner, lease_expires=now + self.timing.lease_ttl, warning=None, poll_failures=0,
-            created_at=now, updated_at=now, route_json=None if record is None else json.dumps(record))
+            created_at=now, updated_at=now, cost_usd=cost[0] if cost else None, cost_basis=cost[1] if cost else None,
+            route_json=None if record is None else json.dumps(record))
+        limit = (budget.limit_usd, budget.since(now)) if budget is not None else None
         watch = self._watch(row.task_id)
         watch.submitting = True  # set before the row exists anywhere, so nothing mistakes it for an orphan
         # Shielded: once recorded, the job must reach the background submit whatever happens to the caller.
         with anyio.CancelScope(shield=True):
             try:
-                stored, reused = await self.ledger.create(row, dedupe_window=float(self.settings.dedupe_window))
+                stored, reused = await self.ledger.create(row, dedupe_window=float(self.settings.dedupe_window),
+                                                          budget=limit)
             except BaseException:
                 watch.submitting = False
                 self._forget(watch)

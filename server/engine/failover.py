@@ -51,7 +51,11 @@ def changes(route: Route, candidate: Candidate, tried: tuple[Attempt, ...]) -> d
     record = route.record(candidate, tried)
     if record is None:
         return {}
-    return {"provider": candidate.gateway, "model": candidate.model_id, "route_json": json.dumps(record)}
+    out: dict[str, Any] = {"provider": candidate.gateway, "model": candidate.model_id,
+                           "route_json": json.dumps(record)}
+    if candidate.cost is not None:  # the estimate of the gateway actually tried (no dearer than the reserved one)
+        out.update(cost_usd=candidate.cost.usd, cost_basis=candidate.cost.summary())
+    return out
 
 
 def failed_everywhere(route: Route, tried: tuple[Attempt, ...], message: str) -> str:

@@ -17,6 +17,9 @@ from providers.errors import (
     AuthError, ModelNotAvailable, ProviderError, QuotaError, RateLimited, TransportFailure, Unavailable,
 )
 from providers.policy import Policy, Strategy
+from providers.prices import Estimate, estimate
+from server.engine import budget
+from server.engine.budget import Limits
 
 
 class RouteError(ValueError):
@@ -29,7 +32,11 @@ class Candidate:
 
     provider: Provider
     info: ModelInfo
-    estimate_usd: float | None = None
+    cost: Estimate | None = None  # what this gateway would charge for the request, once chosen
+
+    @property
+    def estimate_usd(self) -> float | None:
+        return None if self.cost is None else self.cost.usd
 
     @property
     def gateway(self) -> str:
@@ -163,19 +170,16 @@ def _unknown(providers: Mapping[str, Provider], asked: str) -> str:
 
 
 # ---- choosing the route -------------------------------------------------------------------------------------------
-Estimate = Callable[[ModelInfo, VideoRequest], float | None]
+Estimator = Callable[[Candidate, VideoRequest], Estimate]
 
 
-def listed_estimate(info: ModelInfo, request: VideoRequest) -> float | None:
-    """USD for the job at the catalog's per-second price, when it has one."""
-    seconds = request.duration or info.default_duration
-    if info.price_per_second is None or seconds is None:
-        return None
-    return round(info.price_per_second * seconds, 4)
+def listed_estimate(candidate: Candidate, request: VideoRequest) -> Estimate:
+    """The price table's estimate for this gateway's model (providers/prices.py)."""
+    return estimate(candidate.model_id, candidate.request(request))
 
 
 def choose(resolved: Resolved, request: VideoRequest, *, policy: Policy, health: Health,
-           estimate: Estimate = listed_estimate) -> Route:
+           estimator: Estimator = listed_estimate) -> Route:
     """The route for `request`: the gateways that can take it as asked, ordered by the policy, those recently
     failing last. Raises RouteError naming what each gateway could do instead when none can."""
     strategy = Strategy("pin", tuple(c.gateway for c in resolved.options)) if resolved.pinned else \
@@ -193,7 +197,7 @@ def choose(resolved: Resolved, request: VideoRequest, *, policy: Policy, health:
         except ProviderError as exc:
             skipped.append(f"{candidate.gateway}: {exc}")
             continue
-        fit.append(replace(candidate, estimate_usd=estimate(candidate.info, request)))
+        fit.append(replace(candidate, cost=estimator(candidate, request)))
     if not fit:
         if len(options) == 1:
             raise RouteError(skipped[0].split(": ", 1)[1])
@@ -204,6 +208,30 @@ def choose(resolved: Resolved, request: VideoRequest, *, policy: Policy, health:
     ordered = [c for c in ordered if c.gateway not in back] + [c for c in ordered if c.gateway in back]
     return Route(resolved.asked, resolved.canonical, tuple(ordered), _why(resolved, strategy, ordered, back),
                  resolved.pinned, tuple(skipped))
+
+
+def within_limits(route: Route, limits: Limits) -> Route:
+    """The route without the gateways the per-job cap or the unpriced rule refuse (server/engine/budget.py); with a
+    budget, also without those dearer than the first, whose estimate is what the ledger reserves, so a failover
+    never spends more than was reserved. Raises RouteError with the refusals when none is left."""
+    kept: list[Candidate] = []
+    refused: list[str] = []
+    for candidate in route.candidates:
+        why = budget.refusal(candidate.model_id, candidate.cost, limits) if candidate.cost is not None else None
+        if why is None:
+            kept.append(candidate)
+        else:
+            refused.append(why)
+    reserved = kept[0].estimate_usd if kept else None
+    if limits.budget is not None and reserved is not None:
+        dearer = [c for c in kept[1:] if c.estimate_usd is None or c.estimate_usd > reserved + 1e-9]
+        refused += [f"{c.gateway}: dearer than the ${reserved:.2f} the budget reserves" for c in dearer]
+        kept = [c for c in kept if c not in dearer]
+    if not kept:
+        raise RouteError(refused[0] if len(refused) == 1 else " ".join(refused))
+    if len(kept) == len(route.candidates):
+        return route
+    return replace(route, candidates=tuple(kept), skipped=(*route.skipped, *refused))
 
 
 def _why(resolved: Resolved, strategy: Strategy, ordered: list[Candidate], back: dict[str, str]) -> str:

@@ -49,7 +49,7 @@ def family_entries(providers: Mapping[str, Provider], models: list[dict[str, Any
 
 def default_estimate(candidate: Candidate) -> float | None:
     """The estimate for a job with the model's default duration and nothing else set."""
-    return listed_estimate(candidate.info, VideoRequest(model=candidate.info.name))
+    return listed_estimate(candidate, VideoRequest(model=candidate.info.name)).usd
 
 
 def family_line(entry: dict[str, Any]) -> str:

@@ -19,6 +19,13 @@ from server.tasks import TASK_OUTPUT_SCHEMA
 MAX_WAIT = 240
 
 
+# A task, or a dry run's {"dry_run": true, "model", "estimate", "request", ...} (interface.md, Cost).
+GENERATE_OUTPUT_SCHEMA: dict[str, Any] = {
+    **{k: v for k, v in TASK_OUTPUT_SCHEMA.items() if k != "required"},
+    "anyOf": [{"required": TASK_OUTPUT_SCHEMA["required"]}, {"required": ["dry_run"]}],
+}
+
+
 def nullable(schema: dict[str, Any]) -> dict[str, Any]:
     """Optional argument: `null` means "not given" (OpenAI strict mode sends every property, null when unused)."""
     out = dict(schema)
@@ -55,8 +62,10 @@ def model_public(provider: Provider, info: ModelInfo) -> dict[str, Any]:
     }
     if info.default_duration is not None:
         out["default_duration"] = info.default_duration
-    if info.price_per_second is not None:
-        out["price"] = {"usd_per_second": info.price_per_second}
+    from providers.prices import price_block  # (the price table loads on the first listing, off the start path)
+
+    if price := price_block(out["id"]):
+        out["price"] = price
     if info.image_input == "url" and (info.first_frame or info.last_frame or info.max_reference_images):
         out["image_urls_only"] = True
     out["negative_prompt"] = info.negative_prompt
@@ -114,6 +123,8 @@ def generate_video_input_schema(providers: Mapping[str, Provider], default_wait:
         "idempotency_key": {"type": "string", "maxLength": 200,
                             "description": "Same key = same job, never billed twice"},
         "download": {"type": "boolean", "description": "Save the video locally"},
+        "max_cost_usd": {"type": "number", "minimum": 0, "description": "USD cap"},
+        "dry_run": {"type": "boolean"},  # validate and estimate only: the name says it, and tools/list is paid for
     }
     if not durations:
         props["duration"].pop("enum")
@@ -132,7 +143,7 @@ def tool_definitions(providers: Mapping[str, Provider], default_wait: float) -> 
                 "generate_video again for it. null = not given."
             ),
             input_schema=generate_video_input_schema(providers, default_wait),
-            output_schema=TASK_OUTPUT_SCHEMA,
+            output_schema=GENERATE_OUTPUT_SCHEMA,
             # read-only and idempotent default to false; destructive defaults to true, so it is said
             annotations=t.ToolAnnotations(destructive_hint=False, open_world_hint=True),
         ),

@@ -17,6 +17,7 @@ from providers.base import MediaRef, VideoRequest
 from providers.errors import ProviderError
 from providers.validate import choices
 from server.engine import routing
+from server.engine.budget import Limits
 from server.media import images
 from server.media import download as media
 from server.surface import canonical, tasks_ext
@@ -26,6 +27,7 @@ from server.surface.schemas import MAX_WAIT, model_public
 from server.tasks import AdoptError, Task, TaskNotFound
 
 if TYPE_CHECKING:
+    from providers.prices import Estimate
     from server.runtime import Runtime
 
 log = logging.getLogger("videogen")
@@ -64,6 +66,8 @@ class GenerateArgs(ForgivingArgs):
     wait_seconds: float | None = Field(None, ge=0, le=MAX_WAIT)
     idempotency_key: str | None = Field(None, min_length=1, max_length=200)
     download: bool | None = None
+    max_cost_usd: float | None = Field(None, ge=0)
+    dry_run: bool | None = None
 
     @field_validator("options", mode="before")
     @classmethod
@@ -130,9 +134,17 @@ async def plan(rt: Runtime, args: GenerateArgs) -> tuple[routing.Route, VideoReq
         request = build_request(rt, args, resolved.name)
     except (ProviderError, media.MediaError) as exc:
         raise ToolInputError(f"{exc} Nothing was sent; no cost.") from None
+    from providers.prices import estimate
+    from server.surface.cost import hint
+
+    def priced(candidate: routing.Candidate, request: VideoRequest) -> Estimate:  # with the gateway's own figure
+        return estimate(candidate.model_id, candidate.request(request),
+                        hint=hint(rt, candidate.provider, candidate.info.name))
+
     engine = await rt.engine()
     try:
-        route = routing.choose(resolved, request, policy=rt.settings.routing_policy, health=engine.health)
+        route = routing.choose(resolved, request, policy=rt.settings.routing_policy, health=engine.health,
+                               estimator=priced)
     except routing.RouteError as exc:
         raise ToolInputError(f"{exc} Nothing was sent; no cost.") from None
     return route, request
@@ -239,14 +251,32 @@ async def wait_with_progress(ctx: ServerRequestContext, rt: Runtime, task_id: st
 
 async def generate_video(
     ctx: ServerRequestContext, rt: Runtime, arguments: dict[str, Any]
-) -> t.CallToolResult | dict[str, Any]:
+) -> t.CallToolResult | t.InputRequiredResult | dict[str, Any]:
     started = time.monotonic()
     args: GenerateArgs = parse(GenerateArgs, arguments)
     route, request = await plan(rt, args)
+    from server.ledger.store import BudgetExceeded
+    from server.surface import cost  # prices, caps and approval load on the first job, off the start path
+
+    limits = Limits.from_settings(rt.settings, args.max_cost_usd)
+    try:  # the cap and the unpriced rule apply to each gateway the job may go to
+        route = routing.within_limits(route, limits)
+    except routing.RouteError as exc:
+        raise ToolInputError(str(exc)) from None
+    first = route.candidates[0]
+    cleared = await cost.check(ctx, rt, first.provider, first.request(request), max_cost_usd=args.max_cost_usd,
+                               dry_run=bool(args.dry_run))
+    if not isinstance(cleared, cost.Cleared):
+        return cleared  # a dry run, a refusal, or the question to the user
     wait = fitting_wait(ctx, rt, args.wait_seconds)
     download = rt.download_default if args.download is None else args.download
     engine = await rt.engine()
-    started_task = await engine.start(route, request, idempotency_key=args.idempotency_key, download=download)
+    try:
+        started_task = await engine.start(route, request, idempotency_key=args.idempotency_key, download=download,
+                                          cost=cleared.cost, budget=cleared.budget)
+    except BudgetExceeded as exc:
+        assert cleared.budget is not None
+        return cost.over_budget(cleared.estimate, cleared.budget, exc.spent, time.time())
     if tasks_ext.client_wants_tasks(ctx):  # the client polls tasks/get itself: hand back the durable handle now
         return tasks_ext.created(rt, started_task.task)
     task = await wait_with_progress(ctx, rt, started_task.task.task_id, started + wait)
@@ -292,9 +322,18 @@ async def list_video_models(ctx: ServerRequestContext, rt: Runtime, arguments: d
         raise ToolInputError(f"Unknown provider {args.provider!r}; active: {', '.join(rt.providers) or 'none'}.")
     chosen = [rt.providers[args.provider]] if args.provider else list(rt.providers.values())
     models: list[dict[str, Any]] = []
-    for provider in chosen:
-        await rt.discover(provider)
-        models.extend(model_public(provider, m) for m in provider.models())
+    from server.surface import cost
+
+    for provider in chosen:  # the gateway's own price figures are read beside its model list, never waited long for
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(rt.discover, provider)
+            with anyio.move_on_after(cost.HINT_WAIT):
+                await cost.refresh_hints(rt, provider)
+        for info in provider.models():
+            entry = model_public(provider, info)
+            if found := cost.hint(rt, provider, info.name):
+                entry["gateway_price"] = found.public()
+            models.append(entry)
     listed = canonical.family_entries({p.id: p for p in chosen}, models, rt.settings.routing_policy)
     lines = []
     if listed:  # canonical ids first: what most calls should pass (VIDEOGEN_ROUTING picks the gateway)
@@ -305,7 +344,8 @@ async def list_video_models(ctx: ServerRequestContext, rt: Runtime, arguments: d
     for m in models:
         durs = "/".join(str(d) for d in m["durations"]) or "any"
         lines.append(f"- {m['id']}: {durs} s, {', '.join(m['resolutions']) or 'default res'}"
-                     + (", audio" if m["audio"] else "") + (" (sandbox)" if m["sandbox"] else ""))
+                     + (", audio" if m["audio"] else "") + (" (sandbox)" if m["sandbox"] else "")
+                     + (f", ${per_s:g}/s" if (per_s := m.get("price", {}).get("usd_per_second")) else ""))
     text = "\n".join(lines)
     if not rt.providers:
         text += ("\nNo gateway is configured: set one of the *_API_KEY variables (see the README), or "
@@ -321,7 +361,8 @@ HANDLERS = {
 }
 
 
-async def call_tool(ctx: ServerRequestContext, params: t.CallToolRequestParams) -> t.CallToolResult | dict[str, Any]:
+async def call_tool(ctx: ServerRequestContext, params: t.CallToolRequestParams
+                    ) -> t.CallToolResult | t.InputRequiredResult | dict[str, Any]:
     handler = HANDLERS.get(params.name)
     if handler is None:
         raise MCPError(code=t.INVALID_PARAMS, message=f"Unknown tool: {params.name}. Tools: {', '.join(HANDLERS)}")

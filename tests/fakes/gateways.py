@@ -56,7 +56,7 @@ from fakes.shapes import APIMODELS, task_body
 from fakes.tasks import FakeTask, Recorded, Reply, Timeline, json_reply
 
 Dialect = Literal["newapi", "apimodels"]
-Route = Literal["submit", "poll", "content", "models", "any"]
+Route = Literal["submit", "poll", "content", "models", "pricing", "any"]
 
 
 def sample_mp4() -> bytes:
@@ -119,6 +119,10 @@ class FakeGateway:
             {"id": "fake-video-2", "object": "model", "architecture": {"output_modalities": ["video"]}},
             {"id": "gpt-4o-mini", "object": "model", "supported_endpoint_types": ["openai"]},
         ]
+        # GET /api/pricing, served without login as stock new-api does (controller/pricing.go GetPricing: {success,
+        # data: [model/pricing.go Pricing rows: model_name, quota_type, model_price, model_ratio, enable_groups...],
+        # group_ratio, usable_group, ...}). None: the route is absent (404), as on a fork that removed it.
+        self.pricing: dict[str, Any] | None = None
         self._script: list[Timeline] = []
         self._injected: list[Injected] = []
         self._offset = 0.0
@@ -221,6 +225,8 @@ class FakeGateway:
             return "content"
         if path.endswith("/models"):
             return "models"
+        if path == "/api/pricing":
+            return "pricing"
         if method == "POST":
             return "submit"
         return "poll" if method == "GET" else "other"
@@ -231,7 +237,8 @@ class FakeGateway:
         injected = self._take_injection(route)
         if injected is not None:
             return self._injected_error(injected, request)
-        if self.api_key and request.headers.get("authorization") != f"Bearer {self.api_key}" and route != "file":
+        if self.api_key and request.headers.get("authorization") != f"Bearer {self.api_key}" and route not in (
+                "file", "pricing"):
             return self._error(401, "Invalid token (request id: fake)", "invalid_api_key")
         if route == "file":
             task = self.tasks.get(path.removeprefix("/files/").removesuffix(".mp4"))
@@ -291,6 +298,8 @@ class FakeGateway:
     def _newapi(self, route: str, path: str, body: Any, base: str) -> Reply:
         if route == "models":
             return json_reply({"object": "list", "data": self.models})
+        if route == "pricing":
+            return json_reply(self.pricing) if self.pricing is not None else self._error(404, "Not Found", "not_found")
         if route == "submit":
             if not isinstance(body, dict) or not body.get("model"):
                 return self._error(400, "model is required", "invalid_request")
