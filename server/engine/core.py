@@ -292,7 +292,7 @@ class Engine:
 
             async def send(candidate: routing.Candidate, budget: float | None) -> submit.Outcome:
                 return await submit.send(candidate.provider, candidate.request(request), key, self.timing,
-                                         rng=self.rng, attempt_timeout=timeout, budget=budget)
+                                         rng=self.rng, attempt_timeout=timeout, budget=budget, info=candidate.info)
 
             async def trying(candidate: routing.Candidate, tried: tuple[failover.Attempt, ...]) -> None:
                 await self._record(watch, failover.changes(route, candidate, tried),

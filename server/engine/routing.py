@@ -193,7 +193,7 @@ def choose(resolved: Resolved, request: VideoRequest, *, policy: Policy, health:
     skipped: list[str] = []
     for candidate in options:
         try:
-            candidate.provider.validate(candidate.request(request))
+            candidate.provider.validate(candidate.request(request), candidate.info)
         except ProviderError as exc:
             skipped.append(f"{candidate.gateway}: {exc}")
             continue

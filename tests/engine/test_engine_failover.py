@@ -128,3 +128,12 @@ async def test_a_pinned_provider_records_no_route(make_engine, gateway):
         started = await engine.start(engine.providers["stub"], request())
         task = await engine.wait(started.task.task_id, 5)
     assert task.status is TaskStatus.SUCCEEDED and task.route is None and task.model == "stub/stub-1"
+
+
+async def test_each_gateway_is_handed_the_model_resolved_at_the_boundary(make_engine, two):
+    a, b, route = two
+    a.gw.submit_plan = [ModelNotAvailable("a does not serve model stub-1", status=503)]
+    async with make_engine(providers={"a": a, "b": b}) as engine:
+        started = await engine.start(route, request())
+        await engine.wait(started.task.task_id, 5)
+    assert a.gw.infos == [route.candidates[0].info] and b.gw.infos == [route.candidates[1].info]
