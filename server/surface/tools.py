@@ -267,6 +267,8 @@ async def generate_video(
     cleared = await cost.check(ctx, rt, first.provider, first.request(request), max_cost_usd=args.max_cost_usd,
                                dry_run=bool(args.dry_run))
     if not isinstance(cleared, cost.Cleared):
+        if args.dry_run and isinstance(cleared, t.CallToolResult):  # say where a routed job would go
+            routed_dry_run(cleared, route)
         return cleared  # a dry run, a refusal, or the question to the user
     wait = fitting_wait(ctx, rt, args.wait_seconds)
     download = rt.download_default if args.download is None else args.download
@@ -282,6 +284,19 @@ async def generate_video(
     task = await wait_with_progress(ctx, rt, started_task.task.task_id, started + wait)
     return task_result(task, note=started_task.reason if started_task.reused else "", links=uses_links(ctx),
                        wait_hint=fitting_wait(ctx, rt, None), served_url=served_url(ctx, rt, task))
+
+
+def routed_dry_run(result: t.CallToolResult, route: routing.Route) -> None:
+    """Add the route to a dry run of a canonical id: the gateway it would go to first, why, and the fallbacks."""
+    record = route.record(route.candidates[0])
+    if record is None or not isinstance(result.structured_content, dict):
+        return
+    result.structured_content["route"] = record
+    rest = [c.gateway for c in route.candidates[1:]]
+    then = f"; if it refused before creating anything, then {', '.join(rest)}" if rest else ""
+    text = f" It would go to {route.candidates[0].gateway} ({route.why}){then}."
+    if result.content and isinstance(result.content[0], t.TextContent):
+        result.content[0] = t.TextContent(text=result.content[0].text + text)
 
 
 async def get_video_task(ctx: ServerRequestContext, rt: Runtime, arguments: dict[str, Any]) -> t.CallToolResult:

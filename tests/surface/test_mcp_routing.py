@@ -116,3 +116,41 @@ async def test_list_video_models_shows_canonical_ids_with_their_gateways(tmp_pat
     models = {m["id"]: m for m in r.structured_content["models"]}
     assert models["orcarouter/kling/kling-v3-omni"]["canonical"] == "kling-v3-omni"
     assert "- kling-v3-omni (Kling 3.0 Omni) on apimodels, orcarouter" in r.content[0].text
+
+
+async def test_a_gateway_that_failed_is_tried_last_by_the_next_call(tmp_path):
+    first, second = orca(), apimodels()
+    first.out_of_quota = True
+    with serve_on_loopback(first) as a, serve_on_loopback(second) as b:
+        async with Client(two_gateways(tmp_path, {"orcarouter": a, "apimodels": b},
+                                       VIDEOGEN_ROUTING="prefer:orcarouter")) as c:
+            one = await c.call_tool("generate_video", CALL)
+            two = await c.call_tool("generate_video", {**CALL, "prompt": "a second paper boat"})
+    assert one.structured_content["route"]["tried"][0]["code"] == "quota"
+    route = two.structured_content["route"]
+    assert route["gateway"] == "apimodels" and "tried" not in route
+    assert "pushed back for now: orcarouter (out of quota)" in route["why"]
+    assert len(first.submits) == 1 and second.created == 2  # the second call never asked the gateway out of quota
+
+
+async def test_a_dry_run_of_a_canonical_id_says_where_it_would_go(tmp_path):
+    first, second = orca(), apimodels()
+    with serve_on_loopback(first) as a, serve_on_loopback(second) as b:
+        r = await generate(tmp_path, {"orcarouter": a, "apimodels": b}, call={**CALL, "dry_run": True})
+    assert not r.is_error and r.structured_content["dry_run"] is True
+    assert r.structured_content["model"] == "apimodels/kling-v3-omni"
+    assert r.structured_content["route"]["order"] == ["apimodels/kling-v3-omni", "orcarouter/kling/kling-v3-omni"]
+    assert "It would go to apimodels (cheapest known estimate, $0.32); if it refused before creating anything, " \
+           "then orcarouter." in r.content[0].text
+    assert first.requests == [] and second.requests == []
+
+
+async def test_the_cap_applies_to_each_gateway_on_the_route(tmp_path):
+    first, second = orca(), apimodels()  # apimodels $0.32 for 5 s; OrcaRouter at Kling's list price, $0.42
+    with serve_on_loopback(first) as a, serve_on_loopback(second) as b:
+        urls = {"orcarouter": a, "apimodels": b}
+        fits = await generate(tmp_path, urls, call={**CALL, "max_cost_usd": 0.35, "dry_run": True})
+        over = await generate(tmp_path, urls, call={**CALL, "max_cost_usd": 0.1})
+    assert fits.structured_content["route"]["order"] == ["apimodels/kling-v3-omni"]  # OrcaRouter would exceed it
+    assert over.is_error and "above max_cost_usd $0.1" in over.content[0].text
+    assert first.submits == [] and second.submits == []
