@@ -20,6 +20,7 @@ import anyio.abc
 
 from providers.base import Provider, TaskSnapshot, TaskStatus, VideoRequest
 from server.engine import adopt, failover, routing, submit
+from server.engine.health import Health
 from server.engine.routing import Route
 from server.ledger.store import (
     SUBMITTING, Ledger, LedgerConflict, LedgerError, TaskRow, lease_is_live, new_task_id,
@@ -86,7 +87,7 @@ class Engine:
         self.timing = timing or Timing.from_settings(settings)
         self.owner = owner or process_owner()
         self.rng = rng or random.Random()
-        self.health = routing.Health()  # which gateways failed before sending lately (routes put them last)
+        self.health = Health()  # which gateways failed before sending lately (routes put them last)
         self._recover_on_start = recover_on_start
         self._watches: dict[str, _Watch] = {}
         self._tg: anyio.abc.TaskGroup | None = None

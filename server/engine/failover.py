@@ -9,7 +9,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from providers.errors import ProviderError
-from server.engine.routing import Attempt, Candidate, Health, Route
+from server.engine.health import Health
+from server.engine.routing import Attempt, Candidate, Route
 from server.engine.submit import Outcome
 
 Send = Callable[[Candidate, float | None], Awaitable[Outcome]]  # (candidate, retry budget or None) -> outcome

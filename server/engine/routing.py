@@ -8,18 +8,17 @@ from __future__ import annotations
 import difflib
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from providers import families, registry
 from providers.base import ModelInfo, Provider, VideoRequest
-from providers.errors import (
-    AuthError, ModelNotAvailable, ProviderError, QuotaError, RateLimited, TransportFailure, Unavailable,
-)
+from providers.errors import ProviderError
 from providers.policy import Policy, Strategy
 from providers.prices import Estimate, estimate
 from server.engine import budget
 from server.engine.budget import Limits
+from server.engine.health import Health
 
 
 class RouteError(ValueError):
@@ -116,13 +115,16 @@ class Attempt:
     model: str
     code: str
     message: str
+    at: float  # wall time: other processes learn the gateway's health from it (server/engine/health.py)
 
     @classmethod
     def of(cls, candidate: Candidate, error: BaseException | None) -> Attempt:
-        return cls(candidate.gateway, candidate.model_id, getattr(error, "code", "submit_failed"), str(error))
+        return cls(candidate.gateway, candidate.model_id, getattr(error, "code", "submit_failed"), str(error),
+                   time.time())
 
-    def public(self) -> dict[str, str]:
-        return {"gateway": self.gateway, "model": self.model, "code": self.code, "message": self.message}
+    def public(self) -> dict[str, Any]:
+        return {"gateway": self.gateway, "model": self.model, "code": self.code, "message": self.message,
+                "at": round(self.at, 3)}
 
 
 # ---- resolving a model id -----------------------------------------------------------------------------------------
@@ -254,69 +256,3 @@ def _why(resolved: Resolved, strategy: Strategy, ordered: list[Candidate], back:
 def _sentence(text: str) -> str:
     text = text.strip()
     return text if text.endswith((".", "!", "?")) else text + "."
-
-
-# ---- health -------------------------------------------------------------------------------------------------------
-COOL_BASE = 30.0  # seconds a gateway stays back after an overload or an unreachable moment, doubling per repeat
-COOL_MAX = 300.0
-COOL_ACCOUNT = 600.0  # quota or key trouble: a person has to act, so retrying soon is pointless
-
-
-@dataclass
-class _Mark:
-    until: float
-    reason: str
-    failures: int = 1
-
-
-@dataclass
-class Health:
-    """Recent pre-send failures, kept in this process (another process learns from its own first failure; a
-    restart forgets): a gateway that failed is tried last until its cool-down ends, and recovers at its first
-    success. Per gateway, except "does not serve this model", which is per gateway model."""
-
-    clock: Callable[[], float] = time.monotonic
-    _marks: dict[tuple[str, str], _Mark] = field(default_factory=dict)
-
-    def pushed_back(self, gateway: str, model: str) -> str | None:
-        now = self.clock()
-        for key in ((gateway, ""), (gateway, model)):
-            mark = self._marks.get(key)
-            if mark is not None and mark.until > now:
-                return mark.reason
-        return None
-
-    def failed(self, gateway: str, model: str, error: BaseException | None) -> None:
-        rule = _cooldown(error)
-        if rule is None:
-            return
-        seconds, reason, per_model, grows = rule
-        key = (gateway, model if per_model else "")
-        previous = self._marks.get(key)
-        failures = previous.failures + 1 if previous is not None and grows else 1
-        seconds = min(seconds * 2 ** (failures - 1), COOL_MAX) if grows else seconds
-        self._marks[key] = _Mark(self.clock() + seconds, reason, failures)
-
-    def succeeded(self, gateway: str, model: str) -> None:
-        self._marks.pop((gateway, ""), None)
-        self._marks.pop((gateway, model), None)
-
-
-def _cooldown(error: BaseException | None) -> tuple[float, str, bool, bool] | None:
-    """(seconds, reason, per model, grows with repeats) for a pre-send failure that says something about the
-    gateway; None for one that says something about the request (a 400) or that may have created a job."""
-    if not isinstance(error, ProviderError) or error.sent is not False:
-        return None
-    if isinstance(error, RateLimited):
-        return error.retry_after or COOL_BASE, "rate limited", False, False
-    if isinstance(error, Unavailable):
-        return COOL_BASE, "overloaded", False, True
-    if isinstance(error, TransportFailure):
-        return COOL_BASE, "unreachable", False, True
-    if isinstance(error, QuotaError):
-        return COOL_ACCOUNT, "out of quota", False, False
-    if isinstance(error, AuthError):
-        return COOL_ACCOUNT, "key refused", False, False
-    if isinstance(error, ModelNotAvailable):
-        return COOL_ACCOUNT, "does not serve the model", True, False
-    return None

@@ -362,6 +362,11 @@ class Ledger:
         sql = _SELECT + f"ORDER BY {self.newest_first} LIMIT ?"
         return await self._run(lambda c: [_made(r) for r in c.execute(sql, (limit,))], write=False)
 
+    async def recent(self, since: float, limit: int = 2000) -> builtins.list[TaskRow]:
+        """Tasks created since `since`, newest first: what the gateways did lately (routing's shared health)."""
+        sql = _SELECT + "WHERE created_at >= ? ORDER BY created_at DESC LIMIT ?"
+        return await self._run(lambda c: [_made(r) for r in c.execute(sql, (since, limit))], write=False)
+
     async def unsettled(self, limit: int = 10_000, since: float | None = None) -> builtins.list[TaskRow]:
         """Rows something may still happen to: not terminal, or a download still owed (created since `since`)."""
         sql = (_SELECT + "WHERE (state NOT IN ('succeeded', 'failed', 'cancelled') OR download_state = 'pending') "

@@ -142,6 +142,8 @@ async def plan(rt: Runtime, args: GenerateArgs) -> tuple[routing.Route, VideoReq
                         hint=hint(rt, candidate.provider, candidate.info.name))
 
     engine = await rt.engine()
+    if len(resolved.options) > 1:  # the order depends on what every process sharing the ledger saw lately
+        await engine.health.refresh(engine.ledger)
     try:
         route = routing.choose(resolved, request, policy=rt.settings.routing_policy, health=engine.health,
                                estimator=priced)

@@ -7,14 +7,23 @@ import sqlite3
 
 import anyio
 import pytest
-from fakes.engine_stubs import StubGateway, StubProvider, bad_gateway, request
+from fakes.engine_stubs import StubGateway, StubProvider, bad_gateway, make_row, request
 
 from providers.base import ModelInfo, TaskStatus
 from providers.errors import (
     AuthError, BadResponse, InvalidRequest, ModelNotAvailable, QuotaError, RateLimited, TransportFailure, Unavailable,
     UpstreamError,
 )
+from server.engine.health import Health
 from server.engine.routing import Candidate, Route
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
 
 pytestmark = pytest.mark.anyio
 
@@ -137,3 +146,34 @@ async def test_each_gateway_is_handed_the_model_resolved_at_the_boundary(make_en
         started = await engine.start(route, request())
         await engine.wait(started.task.task_id, 5)
     assert a.gw.infos == [route.candidates[0].info] and b.gw.infos == [route.candidates[1].info]
+
+
+async def test_another_process_learns_the_gateways_health_from_the_ledger(make_engine, two):
+    a, b, route = two
+    a.gw.submit_plan = [QuotaError("quota used up", status=403, sent=False)]
+    async with make_engine(providers={"a": a, "b": b}) as engine:
+        started = await engine.start(route, request())
+        await engine.wait(started.task.task_id, 5)
+        elsewhere = Health()  # another server process's view, sharing the ledger file
+        await elsewhere.refresh(engine.ledger)
+        assert elsewhere.pushed_back("a", "stub-1") == "out of quota"
+        assert elsewhere.pushed_back("b", "stub-1") is None
+        b.gw.submit_plan = []
+        a.gw.submit_plan = []
+        pinned = await engine.start(a, request("a later job that a took"))  # a recovers: it took a job
+        await engine.wait(pinned.task.task_id, 5)
+        later = Health()
+        await later.refresh(engine.ledger)
+    assert later.pushed_back("a", "stub-1") is None
+
+
+def test_learning_from_rows_never_shortens_what_this_process_knows():
+    clock = Clock()
+    health = Health(clock)
+    health.failed("a", "m", Unavailable("overloaded", status=503, sent=False))
+    health.failed("a", "m", Unavailable("overloaded", status=503, sent=False))  # 60 s now
+    row = make_row(provider="a", model="a/m", state="failed", error_code="unavailable",
+                   created_at=clock.now + 1, updated_at=clock.now + 1)
+    health.learn([row])  # our own failure read back a moment later
+    clock.now += 45
+    assert health.pushed_back("a", "m") == "overloaded"

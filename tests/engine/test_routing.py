@@ -10,7 +10,8 @@ from pydantic import SecretStr
 from providers.base import VideoRequest
 from providers.errors import ModelNotAvailable, QuotaError, RateLimited, Unavailable, UpstreamError
 from providers.registry import SPECS, GatewayConfig, build
-from server.engine.routing import COOL_BASE, Health, RouteError, choose, resolve
+from server.engine.health import COOL_BASE, Health
+from server.engine.routing import RouteError, choose, resolve
 from server.settings import parse_policy
 
 
