@@ -42,8 +42,9 @@ class ApiModels(CatalogProvider):
             raise self.http.error(code if 400 <= code < 600 else 502, data, model=model)
         return data
 
-    async def submit(self, request: VideoRequest, *, idempotency_key: str | None = None) -> TaskSnapshot:
-        path, body = self.build_submit(request)
+    async def submit(self, request: VideoRequest, *, idempotency_key: str | None = None,
+                     info: ModelInfo | None = None) -> TaskSnapshot:
+        path, body = self.build_submit(request, info)
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         data = self._envelope(await self.http.post_json(path, body, headers=headers, model=request.model),
                               model=request.model)

@@ -150,15 +150,18 @@ class Provider(Protocol):
 
     def model(self, name: str) -> ModelInfo | None: ...
 
-    def validate(self, request: VideoRequest) -> ModelInfo:
+    # `info`: the model as the server resolved it once, at the tool boundary (server.engine.routing), carried here
+    # so nothing looks it up again; None (direct callers, tests): looked up by `request.model`.
+    def validate(self, request: VideoRequest, info: ModelInfo | None = None) -> ModelInfo:
         """Raise `InvalidRequest` naming what is allowed, before anything is sent. Returns the model's info."""
         ...
 
-    def build_submit(self, request: VideoRequest) -> tuple[str, dict[str, Any]]:
+    def build_submit(self, request: VideoRequest, info: ModelInfo | None = None) -> tuple[str, dict[str, Any]]:
         """Pure: (path relative to the base URL, JSON body) exactly as the gateway's docs say."""
         ...
 
-    async def submit(self, request: VideoRequest, *, idempotency_key: str | None = None) -> TaskSnapshot:
+    async def submit(self, request: VideoRequest, *, idempotency_key: str | None = None,
+                     info: ModelInfo | None = None) -> TaskSnapshot:
         """Send the job once (no retries here: the engine owns the retry policy). Snapshot carries upstream_id."""
         ...
 

@@ -96,8 +96,8 @@ class CatalogProvider:
             found = next((m for m in self.models() if m.name.lower() == lowered), None)
         return found
 
-    def validate(self, request: VideoRequest) -> ModelInfo:
-        info = self.model(request.model)
+    def validate(self, request: VideoRequest, info: ModelInfo | None = None) -> ModelInfo:
+        info = info or self.model(request.model)
         if info is None:
             raise unknown_model(request.model, self.title, self.models())
         validate(request, info, provider=self.title, siblings=self.models())
@@ -109,8 +109,8 @@ class CatalogProvider:
     def check(self, request: VideoRequest, info: ModelInfo) -> None:
         """Gateway-specific refusals beyond the generic table (override; raise InvalidRequest)."""
 
-    def build_submit(self, request: VideoRequest) -> tuple[str, dict[str, Any]]:
-        info = self.validate(request)
+    def build_submit(self, request: VideoRequest, info: ModelInfo | None = None) -> tuple[str, dict[str, Any]]:
+        info = self.validate(request, info)
         require_inline(request, info, provider=self.title)
         return self.submit_route(info), self.build_body(request, info)
 
@@ -123,8 +123,9 @@ class CatalogProvider:
     def submit_headers(self) -> dict[str, str]:
         return {}
 
-    async def submit(self, request: VideoRequest, *, idempotency_key: str | None = None) -> TaskSnapshot:
-        path, body = self.build_submit(request)
+    async def submit(self, request: VideoRequest, *, idempotency_key: str | None = None,
+                     info: ModelInfo | None = None) -> TaskSnapshot:
+        path, body = self.build_submit(request, info)
         headers = self.submit_headers()
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key  # gateways ignore it; harmless, and the sandbox honours it

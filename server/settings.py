@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import AliasChoices, Field, SecretStr, create_model, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from providers.policy import Policy
 from providers.registry import SPECS, GatewayConfig
 
 
@@ -18,6 +19,12 @@ def default_home() -> Path:
     import platformdirs
 
     return platformdirs.user_data_path("videogen-mcp", appauthor=False, roaming=False)
+
+
+def parse_policy(text: str | None) -> Policy:
+    from providers import families, policy, registry  # the family table loads on first use
+
+    return policy.parse(text, gateways=registry.GATEWAY_IDS, models=families.table())
 
 
 def _env(name: str) -> AliasChoices:
@@ -86,6 +93,18 @@ class Settings(_GatewaySettings):
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+    # Which gateway takes a canonical model id (providers/policy.py): cheapest, prefer:a,b, pin:a; per model `id=`.
+    routing: str = Field("cheapest", validation_alias=_env("VIDEOGEN_ROUTING"))
+
+    @field_validator("routing", mode="after")
+    @classmethod
+    def _routing(cls, value: str) -> str:
+        parse_policy(value)  # a typo fails at start, naming what is allowed
+        return value
+
+    @property
+    def routing_policy(self) -> Policy:
+        return parse_policy(self.routing)
 
     @field_validator("home", "download_dir", mode="after")
     @classmethod

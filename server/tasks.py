@@ -49,6 +49,8 @@ class Task(BaseModel):
     sandbox: bool = False
     warning: str | None = None  # e.g. "the last 4 polls failed; still trying" (never a failure by itself)
     cost: TaskCost | None = None  # the estimate recorded before it was sent (None: a task from before estimates)
+    # A canonical model id's route: asked, gateway (the one holding the job), why, order, tried, note.
+    route: dict[str, Any] | None = None
 
     def public(self) -> dict[str, Any]:
         """The structured content sent to clients (JSON types only)."""

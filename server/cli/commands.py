@@ -23,13 +23,15 @@ from server.app import open_runtime
 from server.cli import costs
 from server.cli.costs import spend as spend
 from server.cli.common import CommandError, dumps
+from server.engine import routing
+from server.engine.budget import Limits
 from server.ledger.store import BudgetExceeded
 from server.surface.progress import describe
 from server.surface.render import task_text
 from server.surface.schemas import model_public
 from server.settings import Settings
 from server.tasks import AdoptError, Task
-from server.surface.tools import GenerateArgs, ToolInputError, build_request, resolve_model
+from server.surface.tools import GenerateArgs, ToolInputError, plan
 
 out = Console()
 err = Console(stderr=True)
@@ -50,17 +52,17 @@ async def generate(settings: Settings, args: argparse.Namespace) -> int:
                                 last_frame_image=args.last_frame, reference_images=args.reference_image,
                                 negative_prompt=args.negative_prompt, seed=args.seed, audio=args.audio,
                                 max_cost_usd=args.max_cost, dry_run=args.dry_run)
-            provider, _, name = resolve_model(rt, call.model)
-            request = build_request(rt, call, name)
-            provider.validate(request)
-        except (ToolInputError, ProviderError, media.MediaError) as exc:
+            route, request = await plan(rt, call)
+            route = routing.within_limits(route, Limits.from_settings(rt.settings, args.max_cost))
+        except (routing.RouteError, ToolInputError, ProviderError, media.MediaError) as exc:
             raise CommandError(cli_text(str(exc))) from None
+        first = route.candidates[0]
         if args.dry_run:
-            return costs.dry_run(rt, provider, request, args.max_cost, args.json, cli_text)
-        cleared = costs.clear(rt, provider, request, args.max_cost, cli_text)
+            return costs.dry_run(rt, first.provider, first.request(request), args.max_cost, args.json, cli_text)
+        cleared = costs.clear(rt, first.provider, first.request(request), args.max_cost, cli_text)
         engine = await rt.engine()
         try:
-            started = await engine.start(provider, request, idempotency_key=call.idempotency_key, download=True,
+            started = await engine.start(route, request, idempotency_key=call.idempotency_key, download=True,
                                          cost=cleared.cost, budget=cleared.budget)
         except BudgetExceeded as exc:
             raise costs.refused(cleared, exc.spent, cli_text) from None

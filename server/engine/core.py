@@ -5,6 +5,7 @@ The ledger is the truth; in-process events wake waiters; a lease per task keeps 
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import time
@@ -18,7 +19,9 @@ import anyio
 import anyio.abc
 
 from providers.base import Provider, TaskSnapshot, TaskStatus, VideoRequest
-from server.engine import adopt, inputs, submit
+from server.engine import adopt, failover, inputs, routing, submit
+from server.engine.health import Health
+from server.engine.routing import Route
 from server.ledger.store import (
     SUBMITTING, Ledger, LedgerConflict, LedgerError, TaskRow, lease_is_live, new_task_id,
 )
@@ -86,6 +89,7 @@ class Engine:
         self.timing = timing or Timing.from_settings(settings)
         self.owner = owner or process_owner()
         self.rng = rng or random.Random()
+        self.health = Health()  # which gateways failed before sending lately (routes put them last)
         self._recover_on_start = recover_on_start
         self._client = client  # the shared HTTP client (input images a model reads only inline are fetched with it)
         self._ledger_failed = False  # the ledger could not be opened at start (its callers hear why)
@@ -172,27 +176,32 @@ class Engine:
                 log.exception("could not look for abandoned tasks")
 
     # -- the public API ---------------------------------------------------------------------------------------------
-    async def start(self, provider: Provider, request: VideoRequest, *, idempotency_key: str | None = None,
+    async def start(self, target: Route | Provider, request: VideoRequest, *, idempotency_key: str | None = None,
                     download: bool = True, cost: tuple[float | None, str] | None = None,
                     budget: Budget | None = None) -> Started:
         """Record the task (state `submitting`) durably, then submit in the background; return at once.
 
-        The request has already been validated by the caller. Dedupe: same idempotency_key -> that task; no key and
-        an identical request (provider, model, parameters) within the dedupe window -> that task. `cost`: (estimated
-        USD or None, basis), recorded with the task; with `budget` it is reserved in the same transaction, or
-        BudgetExceeded is raised and nothing is recorded or sent.
+        `target`: the route chosen at the tool boundary (routing.choose, which validated the request against it), or
+        a provider to pin (the request names its model). Dedupe: same idempotency_key -> that task; no key and an
+        identical request (same gateway, or same canonical model, and parameters) within the window -> that task.
+        `cost`: (estimated USD or None, basis) on the first gateway, recorded with the task; with `budget` it is
+        reserved in the same transaction, or BudgetExceeded is raised and nothing is recorded or sent.
         """
         if self._tg is None:
             raise RuntimeError("the engine is not running; use `async with Engine(...)`")
-        fingerprint, request_json = submit.describe_request(provider.id, request)
+        route = target if isinstance(target, Route) else routing.pinned(target, request)
+        first = route.candidates[0]
+        fingerprint, request_json = submit.describe_request(route.key, request)
+        record = route.record(first)
         now = self.ledger.now()
         row = TaskRow(
-            task_id=new_task_id(), provider=provider.id, model=f"{provider.id}/{request.model}",
+            task_id=new_task_id(), provider=first.gateway, model=first.model_id,
             fingerprint=fingerprint, request_json=request_json, idempotency_key=idempotency_key, state=SUBMITTING,
             progress=None, video_url=None, local_path=None, expires_at=None, error_code=None, error_message=None,
-            upstream_task_id=None, download=download, download_state=None, sandbox=bool(provider.sandbox),
+            upstream_task_id=None, download=download, download_state=None, sandbox=bool(first.provider.sandbox),
             lease_owner=self.owner, lease_expires=now + self.timing.lease_ttl, warning=None, poll_failures=0,
-            created_at=now, updated_at=now, cost_usd=cost[0] if cost else None, cost_basis=cost[1] if cost else None)
+            created_at=now, updated_at=now, cost_usd=cost[0] if cost else None, cost_basis=cost[1] if cost else None,
+            route_json=None if record is None else json.dumps(record))
         limit = (budget.limit_usd, budget.since(now)) if budget is not None else None
         watch = self._watch(row.task_id)
         watch.submitting = True  # set before the row exists anywhere, so nothing mistakes it for an orphan
@@ -207,7 +216,7 @@ class Engine:
                 raise
             if not reused:
                 watch.publish(stored)
-                if not self._spawn(self._submit, watch, provider, request,
+                if not self._spawn(self._submit, watch, route, request,
                                    upstream_key(idempotency_key, row.task_id)):
                     await self._record(watch, submit.interrupted_changes(stored))
         if reused:
@@ -307,25 +316,38 @@ class Engine:
         return counts
 
     # -- submitting -------------------------------------------------------------------------------------------------
-    async def _submit(self, watch: _Watch, provider: Provider, request: VideoRequest, key: str) -> None:
+    async def _submit(self, watch: _Watch, route: Route, request: VideoRequest, key: str) -> None:
+        candidate = route.candidates[0]
         try:
-            outcome = await self._send(provider, request, key)
+            async def send(candidate: routing.Candidate, budget: float | None) -> submit.Outcome:
+                return await self._send(candidate, request, key, budget)
+
+            async def trying(candidate: routing.Candidate, tried: tuple[failover.Attempt, ...]) -> None:
+                await self._record(watch, failover.changes(route, candidate, tried),
+                                   detail=f"trying {candidate.gateway} (the gateways before it created nothing)")
+
+            candidate, outcome, tried = await failover.submit_along(route, send, trying, self.health)
+            provider, changes = candidate.provider, failover.changes(route, candidate, tried)
             if outcome.kind == "accepted":
-                await self._accept(watch, outcome.snapshot, "submitted")
+                await self._accept(watch, outcome.snapshot, "submitted", changes)
             elif outcome.kind != "ambiguous":
-                await self._record(watch, submit.failure_changes(outcome, self.timing.submit_budget))
+                failed = submit.failure_changes(outcome, self.timing.submit_budget)
+                failed["error_message"] = failover.failed_everywhere(route, tried, failed["error_message"])
+                await self._record(watch, {**changes, **failed})
             elif found := await submit.find(provider, key, self._poller.check_timeout):
-                await self._accept(watch, found, "reconciled by idempotency key")
+                await self._accept(watch, found, "reconciled by idempotency key", changes)
             else:
-                await self._record(watch, submit.ambiguous_changes(provider, outcome.error, watch.task_id))
+                await self._record(watch, {**changes, **submit.ambiguous_changes(provider, outcome.error,
+                                                                                 watch.task_id)})
         except anyio.get_cancelled_exc_class():
             with anyio.CancelScope(shield=True):  # shutting down mid-submit: say so, never leave it "submitting"
                 await self._record(watch, submit.interrupted_changes(watch.row))
             raise
         except Exception as exc:
             log.exception("submit bookkeeping failed for %s", watch.task_id)
+            current = self.providers.get(watch.row.provider) if watch.row is not None else None
             with anyio.CancelScope(shield=True):
-                await self._record(watch, submit.ambiguous_changes(provider, exc, watch.task_id))
+                await self._record(watch, submit.ambiguous_changes(current or candidate.provider, exc, watch.task_id))
         finally:
             watch.submitting = False
             watch.poke()
@@ -333,21 +355,26 @@ class Engine:
                 self._ensure(watch.row, asked=False)
             self._forget(watch)
 
-    async def _send(self, provider: Provider, request: VideoRequest, key: str) -> submit.Outcome:
-        """Submit to this gateway, images its model reads only inline fetched first (a refused one: nothing sent)."""
+    async def _send(self, candidate: routing.Candidate, request: VideoRequest, key: str,
+                    budget: float | None) -> submit.Outcome:
+        """Submit to one gateway of the route, images its model reads only inline fetched first (a refused one:
+        nothing sent)."""
         from server.media.download import MediaError
 
+        request = candidate.request(request)
         try:
-            request = await inputs.inline_images(request, provider.model(request.model), client=self._client,
+            request = await inputs.inline_images(request, candidate.info, client=self._client,
                                                  allow_private=bool(self.settings.allow_private_urls))
         except MediaError as exc:
             return submit.Outcome("rejected", error=exc, attempts=0)
         timeout = float(self.settings.http_timeout) + 30
-        return await submit.send(provider, request, key, self.timing, rng=self.rng, attempt_timeout=timeout)
+        return await submit.send(candidate.provider, request, key, self.timing, rng=self.rng, attempt_timeout=timeout,
+                                 budget=budget, info=candidate.info)
 
-    async def _accept(self, watch: _Watch, snap: TaskSnapshot | None, detail: str) -> None:
+    async def _accept(self, watch: _Watch, snap: TaskSnapshot | None, detail: str,
+                      extra: dict[str, Any] | None = None) -> None:
         assert watch.row is not None and snap is not None
-        changes = snapshot_changes(watch.row, snap)
+        changes = {**(extra or {}), **snapshot_changes(watch.row, snap)}
         changes.update(lease_owner=self.owner, lease_expires=self.ledger.now() + self.timing.lease_ttl)
         if snap.status is TaskStatus.UNKNOWN:  # accepted, just not described yet
             changes.update(state=TaskStatus.QUEUED.value, error_code=None, error_message=None)

@@ -6,6 +6,7 @@ All database work runs in worker threads, never on the event loop."""
 from __future__ import annotations
 
 import builtins
+import json
 import logging
 import os
 import random
@@ -84,6 +85,8 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
     # A job's estimated price, recorded with the task before it is sent (issue 10): the shared budget is the sum
     # of cost_usd over the period's tasks that did not fail (gateways refund a failed job).
     (3, ("ALTER TABLE tasks ADD COLUMN cost_usd REAL", "ALTER TABLE tasks ADD COLUMN cost_basis TEXT")),
+    # A canonical model id's route (issue 11): the gateways in order, those that refused first, the one holding it.
+    (4, ("ALTER TABLE tasks ADD COLUMN route_json TEXT",)),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -153,6 +156,7 @@ class TaskRow:
     updated_at: float
     cost_usd: float | None = None  # the estimate recorded before submitting (None: no price known)
     cost_basis: str | None = None  # what it assumes and where the price comes from; None: never estimated
+    route_json: str | None = None
 
     @property
     def terminal(self) -> bool:
@@ -176,12 +180,14 @@ class TaskRow:
             upstream_task_id=self.upstream_task_id, created_at=_at(self.created_at), updated_at=_at(self.updated_at),
             sandbox=self.sandbox, warning=self.warning,
             cost=None if self.cost_basis is None else TaskCost(estimate_usd=self.cost_usd, basis=self.cost_basis),
+            route=json.loads(self.route_json) if self.route_json else None,
         )
 
 
 _COLUMNS = tuple(f.name for f in fields(TaskRow))
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM tasks "
-_UPDATABLE = frozenset(_COLUMNS) - {"task_id", "provider", "model", "fingerprint", "request_json",
+# provider and model change only when a routed submit fails over to the next gateway (nothing was created before)
+_UPDATABLE = frozenset(_COLUMNS) - {"task_id", "fingerprint", "request_json",
                                     "idempotency_key", "created_at", "sandbox"}
 
 
@@ -355,6 +361,11 @@ class Ledger:
     async def list(self, limit: int = 50) -> builtins.list[TaskRow]:
         sql = _SELECT + f"ORDER BY {self.newest_first} LIMIT ?"
         return await self._run(lambda c: [_made(r) for r in c.execute(sql, (limit,))], write=False)
+
+    async def recent(self, since: float, limit: int = 2000) -> builtins.list[TaskRow]:
+        """Tasks created since `since`, newest first: what the gateways did lately (routing's shared health)."""
+        sql = _SELECT + "WHERE created_at >= ? ORDER BY created_at DESC LIMIT ?"
+        return await self._run(lambda c: [_made(r) for r in c.execute(sql, (since, limit))], write=False)
 
     async def unsettled(self, limit: int = 10_000, since: float | None = None) -> builtins.list[TaskRow]:
         """Rows something may still happen to: not terminal, or a download still owed (created since `since`)."""

@@ -78,6 +78,8 @@ def task_text(task: Task, *, note: str = "", wait_hint: float = 40, served_url: 
             )
         case _:
             assert_never(task.status)
+    if task.route and task.route.get("note"):  # a canonical model id: which gateway took it, and why
+        text += f" {task.route['note']}"
     if task.warning:
         text += f" Note: {task.warning}"
     if note:

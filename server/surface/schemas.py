@@ -10,6 +10,7 @@ from typing import Any
 
 import mcp_types as t
 
+from providers import families
 from providers.base import ModelInfo, Provider
 from server.tasks import TASK_OUTPUT_SCHEMA
 
@@ -49,6 +50,7 @@ def model_public(provider: Provider, info: ModelInfo) -> dict[str, Any]:
     """One entry of list_video_models (interface.md's ModelInfo, plus what an agent needs to get it right)."""
     out: dict[str, Any] = {
         "id": model_id(provider, info),
+        "canonical": families.canonical_of(provider.id, info.name),
         "provider": provider.id,
         "name": info.name,
         "durations": list(info.durations),
@@ -79,16 +81,28 @@ def model_public(provider: Provider, info: ModelInfo) -> dict[str, Any]:
     return out
 
 
+def model_ids(providers: Mapping[str, Provider]) -> list[str]:
+    """The model enum: each canonical id a configured gateway sells (routed by VIDEOGEN_ROUTING), then the gateway
+    ids of models with none (the sandbox's). Any '<provider>/<model>' id is accepted too (it pins that gateway);
+    listing those as well would double tools/list."""
+    canonical = [f.id for f in families.table().values() if any(
+        (name := f.model_on(pid)) and p.model(name) is not None for pid, p in providers.items())]
+    unrouted = [model_id(p, m) for p in providers.values() for m in p.models()
+                if families.canonical_of(p.id, m.name) is None]
+    return canonical + unrouted
+
+
 def _union(providers: Mapping[str, Provider], attr: str) -> list[Any]:
     return sorted({v for p in providers.values() for m in p.models() for v in getattr(m, attr)}, key=str)
 
 
 def generate_video_input_schema(providers: Mapping[str, Provider], default_wait: float) -> dict[str, Any]:
-    ids = [model_id(p, m) for p in providers.values() for m in p.models()]
+    ids = model_ids(providers)
     durations = sorted({d for p in providers.values() for m in p.models() for d in m.durations})
     image = "URL, data: URI or local file"
     props: dict[str, Any] = {
-        "model": {"type": "string", "enum": ids, "description": "Model id; per-model options: list_video_models"},
+        "model": {"type": "string", "enum": ids,
+                  "description": "Canonical id (routed across gateways) or provider/model (pins one)"},
         "prompt": {"type": "string", "maxLength": 10000},
         "duration": {"type": "integer", "enum": durations, "description": "Seconds"},
         "aspect_ratio": {"type": "string", "enum": _union(providers, "aspect_ratios")},

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import logging
 import time
@@ -14,18 +13,21 @@ from mcp.server.context import ServerRequestContext
 from mcp.shared.exceptions import MCPError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from providers.base import MediaRef, ModelInfo, Provider, VideoRequest
+from providers.base import MediaRef, VideoRequest
 from providers.errors import ProviderError
 from providers.validate import choices
+from server.engine import routing
+from server.engine.budget import Limits
 from server.media import images
 from server.media import download as media
-from server.surface import tasks_ext
+from server.surface import canonical, tasks_ext
 from server.surface.progress import Progress
 from server.surface.render import error_result, served_video_url, task_result
-from server.surface.schemas import MAX_WAIT, model_id, model_public
+from server.surface.schemas import MAX_WAIT, model_public
 from server.tasks import AdoptError, Task, TaskNotFound
 
 if TYPE_CHECKING:
+    from providers.prices import Estimate
     from server.runtime import Runtime
 
 log = logging.getLogger("videogen")
@@ -111,23 +113,43 @@ def parse(model: type[BaseModel], arguments: dict[str, Any]) -> Any:
         raise ToolInputError("Invalid arguments: " + "; ".join(problems) + ".") from None
 
 
-def resolve_model(rt: Runtime, full_id: str) -> tuple[Provider, ModelInfo | None, str]:
-    """'<provider>/<gateway model>' -> (provider, catalog info or None, gateway model name)."""
-    provider_id, _, name = full_id.partition("/")
-    provider = rt.providers.get(provider_id)
-    if provider is None or not name:
-        known = ", ".join(rt.providers) or "none (no gateway key is set and the sandbox is off)"
-        raise ToolInputError(
-            f"Unknown model {full_id!r}: ids look like '<provider>/<model>' with provider one of: {known}. "
-            "Call list_video_models for the valid ids."
-        )
-    info = provider.model(name)
-    if info is None and not getattr(provider, "accepts_unlisted_models", False):
-        ids = [model_id(provider, m) for m in provider.models()]
-        close = difflib.get_close_matches(full_id, ids, n=3, cutoff=0.4)
-        hint = f" Did you mean {', '.join(close)}?" if close else f" {provider.id} offers: {', '.join(ids[:30])}."
-        raise ToolInputError(f"Unknown model {full_id!r}.{hint} Call list_video_models for details.")
-    return provider, info, name
+def resolve_model(rt: Runtime, asked: str) -> routing.Resolved:
+    """The one lookup of the model id: a canonical id (every configured gateway selling it) or '<provider>/<model>'
+    (that gateway only). Unknown ids are refused naming the valid ones."""
+    try:
+        return routing.resolve(rt.providers, asked)
+    except routing.RouteError as exc:
+        raise ToolInputError(str(exc)) from None
+
+
+async def plan(rt: Runtime, args: GenerateArgs) -> tuple[routing.Route, VideoRequest]:
+    """The route and the normalized request of a generate call, validated against every gateway on the route;
+    refused (nothing sent) when no gateway can take it as asked."""
+    resolved = resolve_model(rt, args.model)
+    info = resolved.options[0].info if resolved.pinned else None
+    if args.duration is not None and info is not None and info.durations and args.duration not in info.durations:
+        raise ToolInputError(f"{args.model} takes duration {choices(info.durations, unit='s')} (got "
+                             f"{args.duration}). Nothing was sent; no cost.")
+    try:
+        request = build_request(rt, args, resolved.name)
+    except (ProviderError, media.MediaError) as exc:
+        raise ToolInputError(f"{exc} Nothing was sent; no cost.") from None
+    from providers.prices import estimate
+    from server.surface.cost import hint
+
+    def priced(candidate: routing.Candidate, request: VideoRequest) -> Estimate:  # with the gateway's own figure
+        return estimate(candidate.model_id, candidate.request(request),
+                        hint=hint(rt, candidate.provider, candidate.info.name))
+
+    engine = await rt.engine()
+    if len(resolved.options) > 1:  # the order depends on what every process sharing the ledger saw lately
+        await engine.health.refresh(engine.ledger)
+    try:
+        route = routing.choose(resolved, request, policy=rt.settings.routing_policy, health=engine.health,
+                               estimator=priced)
+    except routing.RouteError as exc:
+        raise ToolInputError(f"{exc} Nothing was sent; no cost.") from None
+    return route, request
 
 
 def media_ref(rt: Runtime, value: str, what: str) -> MediaRef:
@@ -234,27 +256,28 @@ async def generate_video(
 ) -> t.CallToolResult | t.InputRequiredResult | dict[str, Any]:
     started = time.monotonic()
     args: GenerateArgs = parse(GenerateArgs, arguments)
-    provider, info, name = resolve_model(rt, args.model)
-    if args.duration is not None and info is not None and info.durations and args.duration not in info.durations:
-        raise ToolInputError(f"{args.model} takes duration {choices(info.durations, unit='s')} (got "
-                             f"{args.duration}). Nothing was sent; no cost.")
-    try:
-        request = build_request(rt, args, name)
-        provider.validate(request)
-    except (ProviderError, media.MediaError) as exc:
-        raise ToolInputError(f"{exc} Nothing was sent; no cost.") from None
+    route, request = await plan(rt, args)
     from server.ledger.store import BudgetExceeded
     from server.surface import cost  # prices, caps and approval load on the first job, off the start path
 
-    cleared = await cost.check(ctx, rt, provider, request, max_cost_usd=args.max_cost_usd, dry_run=bool(args.dry_run))
+    limits = Limits.from_settings(rt.settings, args.max_cost_usd)
+    try:  # the cap and the unpriced rule apply to each gateway the job may go to
+        route = routing.within_limits(route, limits)
+    except routing.RouteError as exc:
+        raise ToolInputError(str(exc)) from None
+    first = route.candidates[0]
+    cleared = await cost.check(ctx, rt, first.provider, first.request(request), max_cost_usd=args.max_cost_usd,
+                               dry_run=bool(args.dry_run))
     if not isinstance(cleared, cost.Cleared):
+        if args.dry_run and isinstance(cleared, t.CallToolResult):  # say where a routed job would go
+            routed_dry_run(cleared, route)
         return cleared  # a dry run, a refusal, or the question to the user
     started = max(started, time.monotonic() - 1.0)  # the time a person took to approve is not the job's wait
     wait = fitting_wait(ctx, rt, args.wait_seconds)
     download = rt.download_default if args.download is None else args.download
     engine = await rt.engine()
     try:
-        started_task = await engine.start(provider, request, idempotency_key=args.idempotency_key, download=download,
+        started_task = await engine.start(route, request, idempotency_key=args.idempotency_key, download=download,
                                           cost=cleared.cost, budget=cleared.budget)
     except BudgetExceeded as exc:
         assert cleared.budget is not None
@@ -264,6 +287,19 @@ async def generate_video(
     task = await wait_with_progress(ctx, rt, started_task.task.task_id, started + wait)
     return task_result(task, note=started_task.reason if started_task.reused else "", links=uses_links(ctx),
                        wait_hint=fitting_wait(ctx, rt, None), served_url=served_url(ctx, rt, task))
+
+
+def routed_dry_run(result: t.CallToolResult, route: routing.Route) -> None:
+    """Add the route to a dry run of a canonical id: the gateway it would go to first, why, and the fallbacks."""
+    record = route.record(route.candidates[0])
+    if record is None or not isinstance(result.structured_content, dict):
+        return
+    result.structured_content["route"] = record
+    rest = [c.gateway for c in route.candidates[1:]]
+    then = f"; if it refused before creating anything, then {', '.join(rest)}" if rest else ""
+    text = f" It would go to {route.candidates[0].gateway} ({route.why}){then}."
+    if result.content and isinstance(result.content[0], t.TextContent):
+        result.content[0] = t.TextContent(text=result.content[0].text + text)
 
 
 async def get_video_task(ctx: ServerRequestContext, rt: Runtime, arguments: dict[str, Any]) -> t.CallToolResult:
@@ -316,7 +352,13 @@ async def list_video_models(ctx: ServerRequestContext, rt: Runtime, arguments: d
             if found := cost.hint(rt, provider, info.name):
                 entry["gateway_price"] = found.public()
             models.append(entry)
-    lines = [f"{len(models)} models from {', '.join(p.id for p in chosen) or 'no provider'}."]
+    listed = canonical.family_entries({p.id: p for p in chosen}, models, rt.settings.routing_policy)
+    lines = []
+    if listed:  # canonical ids first: what most calls should pass (VIDEOGEN_ROUTING picks the gateway)
+        lines.append(f"{len(listed)} canonical model ids (generate_video picks among their gateways; pass a "
+                     "gateway id below to pin one):")
+        lines += [canonical.family_line(entry) for entry in listed]
+    lines.append(f"{len(models)} models from {', '.join(p.id for p in chosen) or 'no provider'}:")
     for m in models:
         durs = "/".join(str(d) for d in m["durations"]) or "any"
         lines.append(f"- {m['id']}: {durs} s, {', '.join(m['resolutions']) or 'default res'}"
@@ -326,7 +368,8 @@ async def list_video_models(ctx: ServerRequestContext, rt: Runtime, arguments: d
     if not rt.providers:
         text += ("\nNo gateway is configured: set one of the *_API_KEY variables (see the README), or "
                  "VIDEOGEN_SANDBOX=1.")
-    return t.CallToolResult(content=[t.TextContent(text=text)], structured_content={"models": models})
+    return t.CallToolResult(content=[t.TextContent(text=text)],
+                            structured_content={"models": models, "families": listed})
 
 
 HANDLERS = {

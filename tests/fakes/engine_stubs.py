@@ -64,6 +64,7 @@ class StubGateway:
     submit_plan: list[Any] = field(default_factory=list)
     poll_plan: list[Any] = field(default_factory=list)
     keys: list[str | None] = field(default_factory=list)
+    infos: list[ModelInfo | None] = field(default_factory=list)  # the model each submit was handed (resolved once)
     polls: int = 0
     on_submit: Callable[[VideoRequest, str | None], None] | None = None
     fail_next: str | None = None
@@ -109,14 +110,16 @@ class StubProvider:
     def model(self, name: str) -> ModelInfo | None:
         return ModelInfo(name=name)
 
-    def validate(self, request: VideoRequest) -> ModelInfo:
-        return ModelInfo(name=request.model)
+    def validate(self, request: VideoRequest, info: ModelInfo | None = None) -> ModelInfo:
+        return info or ModelInfo(name=request.model)
 
-    def build_submit(self, request: VideoRequest) -> tuple[str, dict[str, Any]]:
+    def build_submit(self, request: VideoRequest, info: ModelInfo | None = None) -> tuple[str, dict[str, Any]]:
         return "/submit", request.model_dump(mode="json")
 
-    async def submit(self, request: VideoRequest, *, idempotency_key: str | None = None) -> TaskSnapshot:
+    async def submit(self, request: VideoRequest, *, idempotency_key: str | None = None,
+                     info: ModelInfo | None = None) -> TaskSnapshot:
         await anyio.sleep(0)
+        self.gw.infos.append(info)
         if self.gw.on_submit is not None:
             self.gw.on_submit(request, idempotency_key)
         self.gw.keys.append(idempotency_key)
