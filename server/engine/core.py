@@ -18,7 +18,8 @@ import anyio
 import anyio.abc
 
 from providers.base import Provider, TaskSnapshot, TaskStatus, VideoRequest
-from server.engine import adopt, submit
+from providers.registry import SPECS
+from server.engine import adopt, callbacks, submit
 from server.ledger.store import (
     SUBMITTING, Ledger, LedgerConflict, LedgerError, TaskRow, lease_is_live, new_task_id,
 )
@@ -76,8 +77,10 @@ class Engine:
     def __init__(self, settings: Any, providers: Mapping[str, Provider], client: Any, *, ledger: Ledger | None = None,
                  timing: Timing | None = None, owner: str | None = None,
                  downloader: Callable[..., Awaitable[Path]] | None = None, trusted_hosts: frozenset[str] | None = None,
-                 rng: random.Random | None = None, recover_on_start: bool = True) -> None:
+                 rng: random.Random | None = None, recover_on_start: bool = True,
+                 callback_base: str | None = None) -> None:
         self.settings = settings
+        self.callback_base = callback_base  # where gateways that call back reach this server (serve --http only)
         self.providers = providers
         self.ledger = ledger or Ledger(settings.ledger_path)
         self.timing = timing or Timing.from_settings(settings)
@@ -157,14 +160,18 @@ class Engine:
         if self._tg is None:
             raise RuntimeError("the engine is not running; use `async with Engine(...)`")
         fingerprint, request_json = submit.describe_request(provider.id, request)
-        now = self.ledger.now()
+        now, task_id, digest = self.ledger.now(), new_task_id(), None
+        spec = SPECS.get(provider.id)
+        if self.callback_base and spec is not None and spec.callback_option:  # the URL carries the task's token
+            url, digest = callbacks.mint(self.callback_base, task_id)  # the ledger keeps only the digest
+            request = request.model_copy(update={"options": {**request.options, spec.callback_option: url}})
         row = TaskRow(
-            task_id=new_task_id(), provider=provider.id, model=f"{provider.id}/{request.model}",
+            task_id=task_id, provider=provider.id, model=f"{provider.id}/{request.model}",
             fingerprint=fingerprint, request_json=request_json, idempotency_key=idempotency_key, state=SUBMITTING,
             progress=None, video_url=None, local_path=None, expires_at=None, error_code=None, error_message=None,
             upstream_task_id=None, download=download, download_state=None, sandbox=bool(provider.sandbox),
             lease_owner=self.owner, lease_expires=now + self.timing.lease_ttl, warning=None, poll_failures=0,
-            created_at=now, updated_at=now)
+            created_at=now, updated_at=now, callback_digest=digest)
         watch = self._watch(row.task_id)
         watch.submitting = True  # set before the row exists anywhere, so nothing mistakes it for an orphan
         # Shielded: once recorded, the job must reach the background submit whatever happens to the caller.
@@ -232,6 +239,15 @@ class Engine:
             watch.waiters -= 1
             self._forget(watch)
         return self._view(watch.row or row)
+
+    async def called_back(self, task_id: str, token: str) -> bool:
+        """A gateway's completion callback: with the task's token, its poller reads the task from the gateway now."""
+        row = await self.ledger.get(task_id)
+        if row is None or not callbacks.matches(row.callback_digest, token):
+            return False
+        self._poller.wakes.wake(task_id, row.provider)
+        self._ensure(row, asked=False)
+        return True
 
     async def adopt(self, provider: Provider, upstream_id: str, *, task_id: str | None = None,
                     download: bool = True) -> Task:

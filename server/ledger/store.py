@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: tasks.callback_digest
 SUBMITTING = "submitting"  # row state before the gateway has answered the submit; shown to agents as `unknown`
 _SCHEMA = """
 CREATE TABLE tasks (
@@ -57,6 +57,7 @@ CREATE TABLE tasks (
     poll_failures INTEGER NOT NULL DEFAULT 0,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
+    callback_digest TEXT,                -- sha256 of the task's callback token (the token itself is never kept)
     UNIQUE (provider, upstream_task_id)
 );
 CREATE INDEX tasks_by_fingerprint ON tasks (fingerprint, created_at);
@@ -112,6 +113,7 @@ class TaskRow:
     poll_failures: int
     created_at: float
     updated_at: float
+    callback_digest: str | None = None  # a gateway that calls back proves it with the token this is the digest of
 
     @property
     def terminal(self) -> bool:
@@ -140,7 +142,9 @@ class TaskRow:
 _COLUMNS = tuple(f.name for f in fields(TaskRow))
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM tasks "
 _UPDATABLE = frozenset(_COLUMNS) - {"task_id", "provider", "model", "fingerprint", "request_json",
-                                    "idempotency_key", "created_at", "sandbox"}
+                                    "idempotency_key", "created_at", "sandbox", "callback_digest"}
+# Schema steps, each from the version before it (portable SQL; the PostgreSQL backend runs the same steps).
+_MIGRATIONS = {2: "ALTER TABLE tasks ADD COLUMN callback_digest TEXT"}
 
 
 def _dt(value: float | None) -> datetime | None:
@@ -212,6 +216,10 @@ class Ledger:
                 if version == 0:
                     for statement in filter(str.strip, _SCHEMA.split(";\n")):  # executescript would COMMIT early
                         conn.execute(statement)
+                    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                elif version < SCHEMA_VERSION:
+                    for step in range(version + 1, SCHEMA_VERSION + 1):
+                        conn.execute(_MIGRATIONS[step])
                     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 elif version > SCHEMA_VERSION:
                     raise LedgerError(f"{self.path} was written by a newer videogen-mcp (schema {version}); upgrade.")
@@ -301,6 +309,17 @@ class Ledger:
         sql = (_SELECT + "WHERE state NOT IN ('succeeded', 'failed', 'cancelled') OR download_state = 'pending' "
                "ORDER BY created_at LIMIT ?")
         return await self._run(lambda c: [_made(r) for r in c.execute(sql, (limit,))], write=False)
+
+    async def durations(self, since: float, limit: int = 5000) -> builtins.list[tuple[str, str, float]]:
+        """(model, request_json, seconds from creation to first seen succeeded) of the jobs this server submitted
+        (a `submitting` event: adopted jobs did not start here) that succeeded, created since `since`, newest first."""
+        sql = ("SELECT t.model, t.request_json, MIN(e.at) - t.created_at FROM tasks t "
+               "JOIN events e ON e.task_id = t.task_id AND e.state = 'succeeded' "
+               "WHERE t.state = 'succeeded' AND t.created_at >= ? AND EXISTS "
+               "(SELECT 1 FROM events s WHERE s.task_id = t.task_id AND s.state = 'submitting') "
+               "GROUP BY t.task_id, t.model, t.request_json, t.created_at ORDER BY t.created_at DESC LIMIT ?")
+        return await self._run(lambda c: [(m, r, float(d)) for m, r, d in c.execute(sql, (since, limit))],
+                               write=False)
 
     async def events(self, task_id: str) -> builtins.list[dict[str, Any]]:
         sql = "SELECT at, state, progress, error_code, detail FROM events WHERE task_id = ? ORDER BY id"
