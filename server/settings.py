@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     http_token: SecretStr | None = Field(None, validation_alias=_env("VIDEOGEN_HTTP_TOKEN"))
     # The origin clients reach `serve --http` at (behind a proxy); unset, each request's own base URL.
     public_url: str | None = Field(None, validation_alias=_env("VIDEOGEN_PUBLIC_URL"))
+    # With serve --http and a public URL: gateways that can call back (apimodels) are asked to, at
+    # {public URL}/callbacks/...; `0` keeps polling them.
+    callbacks: bool = Field(True, validation_alias=_env("VIDEOGEN_CALLBACKS"))
     log_level: str = Field("WARNING", validation_alias=_env("VIDEOGEN_LOG_LEVEL"))
 
     @field_validator("home", "download_dir", mode="after")

@@ -36,9 +36,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def http_server(env: dict[str, str], *, start_timeout: float = 20.0) -> Iterator[str]:
+def http_server(env: dict[str, str], *, start_timeout: float = 20.0, port: int | None = None) -> Iterator[str]:
     """Start it, wait until its port accepts connections (failing with its stderr if it died), stop it after."""
-    port = free_port()
+    port = port or free_port()
     proc = subprocess.Popen([str(SCRIPT), "serve", "--http", "--port", str(port)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
