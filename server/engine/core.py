@@ -92,6 +92,7 @@ class Engine:
         place = DownloadPlace.from_settings(settings, providers, trusted_hosts)
         self._poller = Poller(self.ledger, self.owner, self.timing, client=client, download=place,
                               downloader=downloader or download_video, rng=self.rng)
+        self.history = self._poller.history  # how long jobs took here (`enabled = False`: the default schedule)
 
     # -- lifecycle --------------------------------------------------------------------------------------------------
     async def __aenter__(self) -> Engine:

@@ -127,7 +127,9 @@ class Poller:
                              expected=self.history.expected(row), callback=callback,
                              floor=spec.poll_interval if spec is not None else 0.0)
         woken = False
-        fresh = self.ledger.now() - row.updated_at < self.t.poll_min  # just submitted: no need to ask at once
+        # Just submitted (or seen by another process within one max interval): no need to ask at once. A resumed
+        # task is asked at once.
+        fresh = self.ledger.now() - row.updated_at < self.t.poll_max
         delay = sched.after_success(clock(), TaskStatus(row.state), row.progress) if fresh else 0.0
         failures = 0
         held: set[str] = set()  # columns changed in `row` (progress ticks) but not yet written to the ledger
