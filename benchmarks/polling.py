@@ -186,6 +186,8 @@ async def worker(fake: str, scale: float, reps: int, way: str) -> dict[str, Any]
         entry["lag"] = real / scale
         entry["lag_real"] = real
         entry["polls_before_finish"] = sum(1 for p in task["polls"] if p < task["finished_at"])
+        after = [p for p in task["polls"] if p >= task["finished_at"]]
+        entry["poll_lag"] = (min(after) - task["finished_at"]) / scale if after else None  # when a poll saw it
         # poll times in scaled-back seconds since the submit, and the job's length, for diagnosis
         entry["poll_times"] = [round((p - task["created"]) / scale, 2) for p in task["polls"]]
         entry["length"] = round(task["seconds"] / scale, 2)
