@@ -117,7 +117,6 @@ class TaskSnapshot(BaseModel):
     created_at: datetime | None = None
     updated_at: datetime | None = None
     expires_at: datetime | None = None
-    poll_after: float | None = None  # seconds; a hint from the gateway (Retry-After and the like)
     model: str | None = None  # the gateway's model name, when its answer gives one (adopting a job made elsewhere)
     prompt: str | None = None  # the prompt, when the gateway echoes it (matching a listed job to an unknown task)
 

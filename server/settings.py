@@ -78,6 +78,9 @@ class Settings(_GatewaySettings):
     http_token: SecretStr | None = Field(None, validation_alias=_env("VIDEOGEN_HTTP_TOKEN"))
     # The origin clients reach `serve --http` at (behind a proxy); unset, each request's own base URL.
     public_url: str | None = Field(None, validation_alias=_env("VIDEOGEN_PUBLIC_URL"))
+    # With serve --http and a public URL: gateways that can call back (apimodels) are asked to, at
+    # {public URL}/callbacks/...; `0` keeps polling them.
+    callbacks: bool = Field(True, validation_alias=_env("VIDEOGEN_CALLBACKS"))
     log_level: str = Field("WARNING", validation_alias=_env("VIDEOGEN_LOG_LEVEL"))
     # A postgresql:// URL: the ledger in PostgreSQL, shared by server processes on any number of machines.
     database_url: SecretStr | None = Field(None, validation_alias=_env("VIDEOGEN_DATABASE_URL"))

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from server.cli.callbacks import with_callbacks
 from server.runtime import Runtime
 from server.settings import Settings
 from server.surface.render import VIDEOS_PATH
@@ -111,11 +112,12 @@ def video_route(runtime: Callable[[], Runtime | None], security: TransportSecuri
 
 def http_app(server: Server, settings: Settings, *, host: str, stateless: bool = False) -> Any:
     security = security_settings(host, settings)
-    app = server.streamable_http_app(host=host, stateless_http=stateless, transport_security=security,
-                                     custom_starlette_routes=[video_route(share_runtime(server), security)])
+    runtime = share_runtime(server)
+    app: Any = server.streamable_http_app(host=host, stateless_http=stateless, transport_security=security,
+                                          custom_starlette_routes=[video_route(runtime, security)])
     if settings.http_token is not None:
-        return BearerToken(app, settings.http_token.get_secret_value())
-    return app
+        app = BearerToken(app, settings.http_token.get_secret_value())
+    return with_callbacks(app, runtime)  # a gateway's callback carries its task's token, not ours
 
 
 def serve_http(server: Server, settings: Settings, *, host: str, port: int, stateless: bool = False) -> None:

@@ -19,7 +19,8 @@ import anyio
 import anyio.abc
 
 from providers.base import Provider, TaskSnapshot, TaskStatus, VideoRequest
-from server.engine import adopt, failover, inputs, routing, submit
+from providers.registry import SPECS
+from server.engine import adopt, callbacks, failover, inputs, routing, submit
 from server.engine.health import Health
 from server.engine.routing import Route
 from server.ledger.store import (
@@ -72,6 +73,12 @@ class _Watch:
             self.poke()
 
 
+def _callback_option(gateway: str) -> str | None:
+    """The submit option a gateway calls back to (apimodels.app's `callback_url`), None when it has none."""
+    spec = SPECS.get(gateway)
+    return spec.callback_option if spec is not None else None
+
+
 class Engine:
     """Owns the ledger, the pollers and the background submits. Use as `async with Engine(...) as engine`.
 
@@ -82,8 +89,10 @@ class Engine:
     def __init__(self, settings: Any, providers: Mapping[str, Provider], client: Any, *, ledger: Ledger | None = None,
                  timing: Timing | None = None, owner: str | None = None,
                  downloader: Callable[..., Awaitable[Path]] | None = None, trusted_hosts: frozenset[str] | None = None,
-                 rng: random.Random | None = None, recover_on_start: bool = True) -> None:
+                 rng: random.Random | None = None, recover_on_start: bool = True,
+                 callback_base: str | None = None) -> None:
         self.settings = settings
+        self.callback_base = callback_base  # where gateways that call back reach this server (serve --http only)
         self.providers = providers
         self.ledger = ledger or open_ledger(settings)
         self.timing = timing or Timing.from_settings(settings)
@@ -99,6 +108,7 @@ class Engine:
         self._poller = Poller(self.ledger, self.owner, self.timing, client=client, download=place,
                               downloader=downloader or download_video, rng=self.rng)
         self._copies = Copies(self._poller)
+        self.history = self._poller.history  # how long jobs took here (`enabled = False`: the default schedule)
 
     # -- lifecycle --------------------------------------------------------------------------------------------------
     async def __aenter__(self) -> Engine:
@@ -193,15 +203,17 @@ class Engine:
         first = route.candidates[0]
         fingerprint, request_json = submit.describe_request(route.key, request)
         record = route.record(first)
-        now = self.ledger.now()
+        now, task_id, digest, callback = self.ledger.now(), new_task_id(), None, None
+        if self.callback_base and any(_callback_option(c.gateway) for c in route.candidates):
+            callback, digest = callbacks.mint(self.callback_base, task_id)  # the ledger keeps only the digest
         row = TaskRow(
-            task_id=new_task_id(), provider=first.gateway, model=first.model_id,
+            task_id=task_id, provider=first.gateway, model=first.model_id,
             fingerprint=fingerprint, request_json=request_json, idempotency_key=idempotency_key, state=SUBMITTING,
             progress=None, video_url=None, local_path=None, expires_at=None, error_code=None, error_message=None,
             upstream_task_id=None, download=download, download_state=None, sandbox=bool(first.provider.sandbox),
             lease_owner=self.owner, lease_expires=now + self.timing.lease_ttl, warning=None, poll_failures=0,
             created_at=now, updated_at=now, cost_usd=cost[0] if cost else None, cost_basis=cost[1] if cost else None,
-            route_json=None if record is None else json.dumps(record))
+            route_json=None if record is None else json.dumps(record), callback_digest=digest)
         limit = (budget.limit_usd, budget.since(now)) if budget is not None else None
         watch = self._watch(row.task_id)
         watch.submitting = True  # set before the row exists anywhere, so nothing mistakes it for an orphan
@@ -217,7 +229,7 @@ class Engine:
             if not reused:
                 watch.publish(stored)
                 if not self._spawn(self._submit, watch, route, request,
-                                   upstream_key(idempotency_key, row.task_id)):
+                                   upstream_key(idempotency_key, row.task_id), callback):
                     await self._record(watch, submit.interrupted_changes(stored))
         if reused:
             watch.submitting = False
@@ -272,6 +284,15 @@ class Engine:
             self._forget(watch)
         return self._view(watch.row or row)
 
+    async def called_back(self, task_id: str, token: str) -> bool:
+        """A gateway's completion callback: with the task's token, its poller reads the task from the gateway now."""
+        row = await self.ledger.get(task_id)
+        if row is None or not callbacks.matches(row.callback_digest, token):
+            return False
+        self._poller.wakes.wake(task_id, row.provider)
+        self._ensure(row, asked=False)
+        return True
+
     async def adopt(self, provider: Provider, upstream_id: str, *, task_id: str | None = None,
                     download: bool = True) -> Task:
         """Follow the gateway's own job `upstream_id` from now on, like any task (see adopt.follow)."""
@@ -316,11 +337,12 @@ class Engine:
         return counts
 
     # -- submitting -------------------------------------------------------------------------------------------------
-    async def _submit(self, watch: _Watch, route: Route, request: VideoRequest, key: str) -> None:
+    async def _submit(self, watch: _Watch, route: Route, request: VideoRequest, key: str,
+                      callback: str | None = None) -> None:
         candidate = route.candidates[0]
         try:
             async def send(candidate: routing.Candidate, budget: float | None) -> submit.Outcome:
-                return await self._send(candidate, request, key, budget)
+                return await self._send(candidate, request, key, budget, callback)
 
             async def trying(candidate: routing.Candidate, tried: tuple[failover.Attempt, ...]) -> None:
                 await self._record(watch, failover.changes(route, candidate, tried),
@@ -356,12 +378,14 @@ class Engine:
             self._forget(watch)
 
     async def _send(self, candidate: routing.Candidate, request: VideoRequest, key: str,
-                    budget: float | None) -> submit.Outcome:
+                    budget: float | None, callback: str | None = None) -> submit.Outcome:
         """Submit to one gateway of the route, images its model reads only inline fetched first (a refused one:
-        nothing sent)."""
+        nothing sent); a gateway that calls back gets the task's callback URL (its token only in this process)."""
         from server.media.download import MediaError
 
         request = candidate.request(request)
+        if callback and (option := _callback_option(candidate.gateway)):
+            request = request.model_copy(update={"options": {**request.options, option: callback}})
         try:
             request = await inputs.inline_images(request, candidate.info, client=self._client,
                                                  allow_private=bool(self.settings.allow_private_urls))

@@ -19,7 +19,10 @@ import anyio
 
 from providers.base import Provider, TaskSnapshot, TaskStatus
 from server.ledger.store import Ledger, TaskRow
+from providers.registry import SPECS
 from server.engine import adopt
+from server.engine.callbacks import Wakes
+from server.engine.history import History
 from server.engine.schedule import PollSchedule, Timing
 
 log = logging.getLogger(__name__)
@@ -104,6 +107,8 @@ class Poller:
         # fall due together reuse warm connections instead of opening and closing dozens, and the event loop gets a
         # turn between them.
         self._in_flight = anyio.CapacityLimiter(POLLS_IN_FLIGHT)
+        self.history = History(ledger)  # how long similar jobs took: when to look
+        self.wakes = Wakes()  # completion callbacks that arrived: look now
 
     def renewed(self, task_ids: frozenset[str], sure_until: float) -> None:
         self.leases, self.leases_sure_until = task_ids, sure_until
@@ -114,8 +119,16 @@ class Poller:
             return await self.download(row, provider, publish) if row.download_state == "pending" else row
         clock = time.monotonic
         sure_until = clock() + self.t.lease_ttl / 2  # the lease was just acquired
-        sched = PollSchedule(self.t, started=clock() - max(0.0, self.ledger.now() - row.created_at), rng=self.rng)
-        fresh = self.ledger.now() - row.updated_at < self.t.poll_min  # just submitted: no need to ask at once
+        await self.history.refresh()  # at most every History.REFRESH s, shared by all pollers; never a tool call's
+        spec = SPECS.get(provider.id)
+        callback = row.callback_digest is not None and self.wakes.trusted(provider.id)
+        sched = PollSchedule(self.t, started=clock() - max(0.0, self.ledger.now() - row.created_at), rng=self.rng,
+                             expected=self.history.expected(row), callback=callback,
+                             floor=spec.poll_interval if spec is not None else 0.0)
+        woken = False
+        # Just submitted (or seen by another process within one max interval): no need to ask at once. A resumed
+        # task is asked at once.
+        fresh = self.ledger.now() - row.updated_at < self.t.poll_max
         delay = sched.after_success(clock(), TaskStatus(row.state), row.progress) if fresh else 0.0
         failures = 0
         held: set[str] = set()  # columns changed in `row` (progress ticks) but not yet written to the ledger
@@ -127,7 +140,10 @@ class Poller:
                 if deadline() <= self.ledger.now():  # nobody extended it meanwhile
                     return await self._give_up(row, publish)
                 continue
-            await self._sleep_on_grid(delay)
+            if row.callback_digest is None:
+                await self._sleep_on_grid(delay)
+            else:
+                woken = await self.wakes.nap(row.task_id, delay, least=self.t.poll_min)
             try:  # bounded by the HTTP client's timeouts (connect, read, pool): no cancel scope of its own per poll
                 async with self._in_flight:
                     snap = await self._check(row, provider)
@@ -178,8 +194,13 @@ class Poller:
                     row = new
                     publish(row)
             if row.terminal:
+                if row.state == TaskStatus.SUCCEEDED.value:
+                    self.history.record(row, self.ledger.now() - row.created_at)
+                if callback and not woken:  # the safety check found the end: callbacks are not reaching us
+                    self.wakes.missed(provider.id, row.task_id)
+                self.wakes.forget(row.task_id)
                 return await self.download(row, provider, publish) if row.download_state == "pending" else row
-            delay = sched.after_success(clock(), snap.status, snap.progress, snap.poll_after)
+            delay = sched.after_success(clock(), snap.status, snap.progress)
 
     async def _sleep_on_grid(self, delay: float) -> None:
         """Sleep `delay` s, rounded up to a grid of poll_min/20 (100 ms by default) shared by every poller: polls

@@ -87,6 +87,8 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
     (3, ("ALTER TABLE tasks ADD COLUMN cost_usd REAL", "ALTER TABLE tasks ADD COLUMN cost_basis TEXT")),
     # A canonical model id's route (issue 11): the gateways in order, those that refused first, the one holding it.
     (4, ("ALTER TABLE tasks ADD COLUMN route_json TEXT",)),
+    # A completion callback's proof (issue 16): the digest of the task's token (the token itself is never kept).
+    (5, ("ALTER TABLE tasks ADD COLUMN callback_digest TEXT",)),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -157,6 +159,7 @@ class TaskRow:
     cost_usd: float | None = None  # the estimate recorded before submitting (None: no price known)
     cost_basis: str | None = None  # what it assumes and where the price comes from; None: never estimated
     route_json: str | None = None
+    callback_digest: str | None = None  # a gateway that calls back proves it with the token this is the digest of
 
     @property
     def terminal(self) -> bool:
@@ -188,7 +191,7 @@ _COLUMNS = tuple(f.name for f in fields(TaskRow))
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM tasks "
 # provider and model change only when a routed submit fails over to the next gateway (nothing was created before)
 _UPDATABLE = frozenset(_COLUMNS) - {"task_id", "fingerprint", "request_json",
-                                    "idempotency_key", "created_at", "sandbox"}
+                                    "idempotency_key", "created_at", "sandbox", "callback_digest"}
 
 
 def _dt(value: float | None) -> datetime | None:
@@ -380,6 +383,17 @@ class Ledger:
                "SUM(CASE WHEN cost_usd IS NULL THEN 1 ELSE 0 END) " + _SPENT + " GROUP BY provider ORDER BY provider")
         keys = ("provider", "tasks", "usd", "unpriced")
         return await self._run(lambda c: [dict(zip(keys, r, strict=True)) for r in c.execute(sql, (since,))],
+                               write=False)
+
+    async def durations(self, since: float, limit: int = 5000) -> builtins.list[tuple[str, str, float]]:
+        """(model, request_json, seconds from creation to first seen succeeded) of the jobs this server submitted
+        (a `submitting` event: adopted jobs did not start here) that succeeded, created since `since`, newest first."""
+        sql = ("SELECT t.model, t.request_json, MIN(e.at) - t.created_at FROM tasks t "
+               "JOIN events e ON e.task_id = t.task_id AND e.state = 'succeeded' "
+               "WHERE t.state = 'succeeded' AND t.created_at >= ? AND EXISTS "
+               "(SELECT 1 FROM events s WHERE s.task_id = t.task_id AND s.state = 'submitting') "
+               "GROUP BY t.task_id, t.model, t.request_json, t.created_at ORDER BY t.created_at DESC LIMIT ?")
+        return await self._run(lambda c: [(m, r, float(d)) for m, r, d in c.execute(sql, (since, limit))],
                                write=False)
 
     async def events(self, task_id: str) -> builtins.list[dict[str, Any]]:

@@ -50,6 +50,7 @@ import httpx2
 from starlette.requests import Request
 from starlette.responses import Response
 
+from fakes.callbacks import CallbackSender
 from fakes.loopback import serve_on_loopback
 from fakes.newapi_rules import Refusal, accept, vendor_request
 from fakes.shapes import APIMODELS, task_body
@@ -126,6 +127,7 @@ class FakeGateway:
         self._script: list[Timeline] = []
         self._injected: list[Injected] = []
         self._offset = 0.0
+        self.callbacks = CallbackSender(self.now, self._callback_body)  # apimodels: POSTs to each `callback_url`
 
     # ---- test API ---------------------------------------------------------------------------------------------
     @property
@@ -358,6 +360,8 @@ class FakeGateway:
             if not isinstance(body, dict) or not body.get("model"):
                 return self._error(400, "model is required", "invalid_request")
             task = self._create(body)
+            if isinstance(body.get("callback_url"), str):
+                self.callbacks.watch(task.id, body["callback_url"])
             return json_reply({"code": 200, "msg": "success",
                           "data": {"taskId": task.id, "state": "pending", "model": f"kling-video/{task.model}"}})
         task = self.tasks.get(request.query.get("task_id", ""))
@@ -365,6 +369,15 @@ class FakeGateway:
             return self._error(404, "Task not found", "not_found")
         now = self.now()
         task.polls.append(now)
+        return json_reply(self._apimodels_answer(task, now, base))  # a failed task is still code 200 [D]
+
+    def _callback_body(self, task_id: str, now: float) -> Any | None:
+        task = self.tasks.get(task_id)
+        if task is None or task.state(now)[0] in ("queued", "running"):
+            return None
+        return self._apimodels_answer(task, now, self.base_url)
+
+    def _apimodels_answer(self, task: FakeTask, now: float, base: str) -> dict[str, Any]:
         state, _ = task.state(now)
         data: dict[str, Any] = {"taskId": task.id, "state": APIMODELS[state], "model": f"kling-video/{task.model}",
                                 "createTime": int(task.created * 1000)}
@@ -373,7 +386,7 @@ class FakeGateway:
             data["completeTime"] = int((task.created + task.timeline.seconds) * 1000)
         elif state in ("failed", "cancelled"):
             data["failMsg"] = task.timeline.fail or "task cancelled"
-        return json_reply({"code": 200, "msg": "success", "data": data})  # a failed task is still code 200 [D]
+        return {"code": 200, "msg": "success", "data": data}
 
 
 # How each real gateway answers, per its docs (providers.md §2-§6). The new-api forks run new-api's own submit
