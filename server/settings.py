@@ -52,11 +52,26 @@ class Settings(BaseSettings):
     dedupe_window: float = Field(120.0, ge=0, validation_alias=_env("VIDEOGEN_DEDUPE_WINDOW"))
     allow_private_urls: bool = Field(False, validation_alias=_env("VIDEOGEN_ALLOW_PRIVATE_URLS"))
     http_timeout: float = Field(60.0, gt=0, validation_alias=_env("VIDEOGEN_HTTP_TIMEOUT"))
-    # Required as a bearer token when `serve --http` binds to anything but loopback.
+    # Required as a bearer token when `serve --http` binds to anything but loopback (or the two below).
     http_token: SecretStr | None = Field(None, validation_alias=_env("VIDEOGEN_HTTP_TOKEN"))
+    # `principal:token` pairs, comma-separated: each principal sees only its own tasks (server/cli/auth.py).
+    http_tokens: SecretStr | None = Field(None, validation_alias=_env("VIDEOGEN_HTTP_TOKENS"))
+    # OAuth 2.1 resource-server mode: JWTs from this issuer, for this audience (default: the server's /mcp URL).
+    oauth_issuer: str | None = Field(None, validation_alias=_env("VIDEOGEN_OAUTH_ISSUER"))
+    oauth_audience: str | None = Field(None, validation_alias=_env("VIDEOGEN_OAUTH_AUDIENCE"))
     # The origin clients reach `serve --http` at (behind a proxy); unset, each request's own base URL.
     public_url: str | None = Field(None, validation_alias=_env("VIDEOGEN_PUBLIC_URL"))
     log_level: str = Field("WARNING", validation_alias=_env("VIDEOGEN_LOG_LEVEL"))
+
+    @field_validator("http_token", "http_tokens", "oauth_issuer", "oauth_audience", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """`VIDEOGEN_HTTP_TOKEN=""` (or spaces) means no token, never a token nobody can send."""
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if isinstance(value, str):
+            return value.strip() or None
+        return value
 
     @field_validator("home", "download_dir", mode="after")
     @classmethod
@@ -95,10 +110,22 @@ class Settings(BaseSettings):
                 active[provider_id] = GatewayConfig(base, key)
         return active
 
+    def http_principals(self) -> list[tuple[str, str]]:
+        """VIDEOGEN_HTTP_TOKENS as (principal, token) pairs in order; an entry without a colon has principal ""
+        (`serve --http` refuses it, naming the entry by position, never by its token)."""
+        raw = self.http_tokens.get_secret_value() if self.http_tokens is not None else ""
+        pairs = []
+        for item in filter(str.strip, raw.split(",")):
+            principal, colon, token = item.partition(":")
+            pairs.append((principal.strip(), token.strip()) if colon else ("", principal.strip()))
+        return pairs
+
     def secrets(self) -> list[str]:
         """Every configured secret value, for the log redaction filter."""
-        values = [getattr(self, f"{p}_api_key", None) for p in SPECS] + [self.http_token]
-        return [v.get_secret_value() for v in values if v is not None and len(v.get_secret_value()) >= 4]
+        values = [getattr(self, f"{p}_api_key", None) for p in SPECS] + [self.http_token, self.http_tokens]
+        found = [v.get_secret_value() for v in values if v is not None]
+        found += [token for _, token in self.http_principals()]
+        return [v for v in found if len(v) >= 4]
 
     def missing_keys(self) -> list[str]:
         return [f"{SPECS[p].env_prefix}_API_KEY" for p in SPECS if not SPECS[p].keyless and self.api_key(p) is None]

@@ -25,7 +25,7 @@ from server.ledger.store import (
 from server.ledger.owners import process_owner
 from server.engine.polling import DownloadPlace, Poller, download_video, snapshot_changes, upstream_key
 from server.engine.schedule import Timing
-from server.tasks import Task, TaskNotFound
+from server.tasks import DEFAULT_PRINCIPAL, Task, TaskNotFound
 
 log = logging.getLogger(__name__)
 OnChange = Callable[[Task], Awaitable[None]]
@@ -148,11 +148,12 @@ class Engine:
 
     # -- the public API ---------------------------------------------------------------------------------------------
     async def start(self, provider: Provider, request: VideoRequest, *, idempotency_key: str | None = None,
-                    download: bool = True) -> Started:
+                    download: bool = True, principal: str = DEFAULT_PRINCIPAL) -> Started:
         """Record the task (state `submitting`) durably, then submit in the background; return at once.
 
-        The request has already been validated by the caller. Dedupe: same idempotency_key -> that task; no key and
-        an identical request (provider, model, parameters) within the dedupe window -> that task.
+        The request has already been validated by the caller. Dedupe, within `principal`'s own tasks: same
+        idempotency_key -> that task; no key and an identical request (provider, model, parameters) within the
+        dedupe window -> that task.
         """
         if self._tg is None:
             raise RuntimeError("the engine is not running; use `async with Engine(...)`")
@@ -164,7 +165,7 @@ class Engine:
             progress=None, video_url=None, local_path=None, expires_at=None, error_code=None, error_message=None,
             upstream_task_id=None, download=download, download_state=None, sandbox=bool(provider.sandbox),
             lease_owner=self.owner, lease_expires=now + self.timing.lease_ttl, warning=None, poll_failures=0,
-            created_at=now, updated_at=now)
+            created_at=now, updated_at=now, principal=principal)
         watch = self._watch(row.task_id)
         watch.submitting = True  # set before the row exists anywhere, so nothing mistakes it for an orphan
         # Shielded: once recorded, the job must reach the background submit whatever happens to the caller.
@@ -178,7 +179,7 @@ class Engine:
             if not reused:
                 watch.publish(stored)
                 if not self._spawn(self._submit, watch, provider, request,
-                                   upstream_key(idempotency_key, row.task_id)):
+                                   upstream_key(idempotency_key, row.task_id, principal)):
                     await self._record(watch, submit.interrupted_changes(stored))
         if reused:
             watch.submitting = False
@@ -188,14 +189,16 @@ class Engine:
             return Started(self._view(watch.row or stored), True, reason)
         return Started(self._view(stored), False)
 
-    async def get(self, task_id: str) -> Task | None:
-        """The task as the ledger knows it (no upstream call); resumes its poller if it is still going."""
+    async def get(self, task_id: str, *, principal: str | None = None) -> Task | None:
+        """The task as the ledger knows it (no upstream call); resumes its poller if it is still going. With
+        `principal`, another principal's task is as absent as a task that never was (so are the other methods')."""
         row = await self.ledger.get(task_id)
-        if row is None:
+        if row is None or not _visible(row, principal):
             return None
         return self._view(self._ensure(row, asked=True).row or row)
 
-    async def wait(self, task_id: str, timeout: float, on_change: OnChange | None = None) -> Task:
+    async def wait(self, task_id: str, timeout: float, on_change: OnChange | None = None, *,
+                   principal: str | None = None) -> Task:
         """Wait up to `timeout` s for the task to end (and its download to finish).
 
         Makes sure exactly one poller runs for the task (across processes: the lease). Calls `on_change` with the
@@ -206,8 +209,8 @@ class Engine:
         row = watch.row if watch is not None else None
         if row is None:
             row = await self.ledger.get(task_id)
-            if row is None:
-                raise TaskNotFound(f"No task {task_id!r} in the ledger.")
+        if row is None or not _visible(row, principal):
+            raise TaskNotFound(f"No task {task_id!r} in the ledger.")
         watch = self._ensure(row, asked=True)
         if timeout <= 0:
             return self._view(watch.row or row)
@@ -234,15 +237,16 @@ class Engine:
         return self._view(watch.row or row)
 
     async def adopt(self, provider: Provider, upstream_id: str, *, task_id: str | None = None,
-                    download: bool = True) -> Task:
+                    download: bool = True, principal: str = DEFAULT_PRINCIPAL) -> Task:
         """Follow the gateway's own job `upstream_id` from now on, like any task (see adopt.follow)."""
         row = await adopt.follow(self.ledger, provider, upstream_id, task_id=task_id, download=download,
-                                 timeout=self._poller.check_timeout, changes_for=snapshot_changes)
+                                 timeout=self._poller.check_timeout, changes_for=snapshot_changes,
+                                 principal=principal)
         return self._view(self._ensure(row, asked=True).row or row)
 
-    async def list(self, limit: int = 50) -> list[Task]:
-        """Most recent tasks first."""
-        return [self._view(row) for row in await self.ledger.list(limit)]
+    async def list(self, limit: int = 50, *, principal: str | None = None) -> list[Task]:
+        """Most recent tasks first (only `principal`'s when given; all of them for the operator's CLI)."""
+        return [self._view(row) for row in await self.ledger.list(limit, principal=principal)]
 
     async def recover(self, *, resume: bool = True) -> dict[str, int]:
         """After a restart: settle orphaned submits honestly, and (optionally) resume polling unfinished tasks."""
@@ -320,7 +324,8 @@ class Engine:
         """A `submitting` row whose submitter is gone: adopt the job if the gateway can find it, else say unknown."""
         watch.publish(row)
         provider = self.providers.get(row.provider)
-        found = await submit.find(provider, upstream_key(row.idempotency_key, row.task_id), self._poller.check_timeout)
+        key = upstream_key(row.idempotency_key, row.task_id, row.principal)
+        found = await submit.find(provider, key, self._poller.check_timeout)
         if found is not None:
             await self._accept(watch, found, "reconciled by idempotency key after a restart")
         else:
@@ -417,3 +422,7 @@ class Engine:
             await on_change(task)
         except Exception:  # a broken progress channel must not end the wait
             log.warning("on_change callback failed for %s", task.task_id, exc_info=True)
+
+
+def _visible(row: TaskRow, principal: str | None) -> bool:
+    return principal is None or row.principal == principal

@@ -22,7 +22,7 @@ import anyio.to_thread
 
 from providers.base import TaskStatus
 from server.ledger.owners import owner_alive
-from server.tasks import Task, TaskError
+from server.tasks import DEFAULT_PRINCIPAL, Task, TaskError
 
 if TYPE_CHECKING:
     import sqlite3  # imported on first use: not on the server's start-up path
@@ -30,16 +30,16 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SUBMITTING = "submitting"  # row state before the gateway has answered the submit; shown to agents as `unknown`
-_SCHEMA = """
+_TASKS = """
 CREATE TABLE tasks (
     task_id TEXT PRIMARY KEY,
     provider TEXT NOT NULL,
     model TEXT NOT NULL,                 -- full id, "<provider>/<gateway model name>"
     fingerprint TEXT NOT NULL,           -- sha256 of the canonical request (dedupe without a key)
     request_json TEXT NOT NULL,          -- canonical request (inline images as digests), never a key
-    idempotency_key TEXT UNIQUE,
+    idempotency_key TEXT,                -- unique per principal (below)
     state TEXT NOT NULL,                 -- 'submitting' or a TaskStatus value
     progress INTEGER,
     video_url TEXT,
@@ -57,11 +57,17 @@ CREATE TABLE tasks (
     poll_failures INTEGER NOT NULL DEFAULT 0,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
-    UNIQUE (provider, upstream_task_id)
-);
-CREATE INDEX tasks_by_fingerprint ON tasks (fingerprint, created_at);
-CREATE INDEX tasks_by_created ON tasks (created_at);
-CREATE INDEX tasks_by_state ON tasks (state);
+    principal TEXT NOT NULL DEFAULT 'default',  -- whose task: an HTTP client's principal (token or OAuth sub)
+    UNIQUE (provider, upstream_task_id),
+    UNIQUE (principal, idempotency_key)
+)"""
+_TASK_INDEXES = (
+    "CREATE INDEX tasks_by_fingerprint ON tasks (fingerprint, created_at)",
+    "CREATE INDEX tasks_by_created ON tasks (created_at)",
+    "CREATE INDEX tasks_by_state ON tasks (state)",
+    "CREATE INDEX tasks_by_principal ON tasks (principal, created_at)",
+)
+_EVENTS = """
 CREATE TABLE events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     task_id TEXT NOT NULL REFERENCES tasks (task_id),
@@ -70,9 +76,21 @@ CREATE TABLE events (
     progress INTEGER,
     error_code TEXT,
     detail TEXT
-);
-CREATE INDEX events_by_task ON events (task_id, id);
-"""
+)"""
+_SCHEMA = (_TASKS, *_TASK_INDEXES, _EVENTS, "CREATE INDEX events_by_task ON events (task_id, id)")
+_V1_COLUMNS = (  # the tasks columns of schema 1
+    "task_id, provider, model, fingerprint, request_json, idempotency_key, state, progress, video_url, local_path, "
+    "expires_at, error_code, error_message, upstream_task_id, download, download_state, sandbox, lease_owner, "
+    "lease_expires, warning, poll_failures, created_at, updated_at")
+# Schema 2: a task belongs to a principal, and an idempotency key is unique per principal. SQLite cannot change a
+# UNIQUE constraint in place, so the table is rebuilt (SQLite's documented way: create, copy, drop, rename) inside
+# the upgrade's transaction; every existing task goes to the default principal (what stdio and one token see).
+_TO_V2 = (_TASKS.replace("CREATE TABLE tasks (", "CREATE TABLE tasks_v2 ("),
+          f"INSERT INTO tasks_v2 ({_V1_COLUMNS}) SELECT {_V1_COLUMNS} FROM tasks",
+          "DROP TABLE tasks",
+          "ALTER TABLE tasks_v2 RENAME TO tasks",
+          *_TASK_INDEXES)
+MIGRATIONS: dict[int, tuple[str, ...]] = {2: _TO_V2}  # schema version -> the statements that reach it from the last
 _SUBMITTING_MESSAGE = (
     "Submission still in flight: the gateway has not answered the submit yet. Do not submit again; call "
     "get_video_task with this task_id (and wait_seconds) to see the outcome."
@@ -112,6 +130,7 @@ class TaskRow:
     poll_failures: int
     created_at: float
     updated_at: float
+    principal: str = DEFAULT_PRINCIPAL
 
     @property
     def terminal(self) -> bool:
@@ -140,7 +159,7 @@ class TaskRow:
 _COLUMNS = tuple(f.name for f in fields(TaskRow))
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM tasks "
 _UPDATABLE = frozenset(_COLUMNS) - {"task_id", "provider", "model", "fingerprint", "request_json",
-                                    "idempotency_key", "created_at", "sandbox"}
+                                    "idempotency_key", "created_at", "sandbox", "principal"}
 
 
 def _dt(value: float | None) -> datetime | None:
@@ -210,11 +229,16 @@ class Ledger:
             try:
                 version = conn.execute("PRAGMA user_version").fetchone()[0]
                 if version == 0:
-                    for statement in filter(str.strip, _SCHEMA.split(";\n")):  # executescript would COMMIT early
+                    for statement in _SCHEMA:  # one by one: executescript would COMMIT early
                         conn.execute(statement)
                     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                    version = SCHEMA_VERSION
                 elif version > SCHEMA_VERSION:
                     raise LedgerError(f"{self.path} was written by a newer videogen-mcp (schema {version}); upgrade.")
+                for step in range(version + 1, SCHEMA_VERSION + 1):  # a file from an older version: upgrade it
+                    for statement in MIGRATIONS[step]:
+                        conn.execute(statement)
+                    conn.execute(f"PRAGMA user_version = {step}")
                 # Lease renewal finds a process's rows by owner every few seconds: an index, not a table scan.
                 # Added here, not in _SCHEMA, so ledgers made before it get it too (older versions ignore it).
                 conn.execute("CREATE INDEX IF NOT EXISTS tasks_by_lease ON tasks (lease_owner)")
@@ -292,9 +316,11 @@ class Ledger:
     async def get(self, task_id: str) -> TaskRow | None:
         return await self._run(lambda c: _fetch(c, task_id), write=False)
 
-    async def list(self, limit: int = 50) -> builtins.list[TaskRow]:
-        sql = _SELECT + "ORDER BY created_at DESC, rowid DESC LIMIT ?"
-        return await self._run(lambda c: [_made(r) for r in c.execute(sql, (limit,))], write=False)
+    async def list(self, limit: int = 50, *, principal: str | None = None) -> builtins.list[TaskRow]:
+        """Most recent first; only `principal`'s tasks when given."""
+        where, args = ("WHERE principal = ? ", (principal, limit)) if principal is not None else ("", (limit,))
+        sql = _SELECT + where + "ORDER BY created_at DESC, rowid DESC LIMIT ?"
+        return await self._run(lambda c: [_made(r) for r in c.execute(sql, args)], write=False)
 
     async def unsettled(self, limit: int = 10_000) -> builtins.list[TaskRow]:
         """Rows something may still happen to: not terminal, or a download still owed."""
@@ -310,18 +336,21 @@ class Ledger:
 
     # -- writes -----------------------------------------------------------------------------------------------------
     async def create(self, row: TaskRow, *, dedupe_window: float) -> tuple[TaskRow, bool]:
-        """Insert `row` unless its idempotency key exists, or (no key) the same fingerprint is recent and not failed.
+        """Insert `row` unless its principal has a task with its idempotency key, or (no key) one with the same
+        fingerprint, recent and not failed.
 
         Returns (the row now in the ledger, reused). One IMMEDIATE transaction, so concurrent processes agree.
         """
 
         def body(conn: sqlite3.Connection) -> tuple[TaskRow, bool]:
-            if row.idempotency_key is not None:
-                found = conn.execute(_SELECT + "WHERE idempotency_key = ?", (row.idempotency_key,)).fetchone()
+            if row.idempotency_key is not None:  # keys and the dedupe window are the principal's own
+                found = conn.execute(_SELECT + "WHERE principal = ? AND idempotency_key = ?",
+                                     (row.principal, row.idempotency_key)).fetchone()
             elif dedupe_window > 0:
                 found = conn.execute(
-                    _SELECT + "WHERE fingerprint = ? AND created_at >= ? AND state NOT IN ('failed', 'cancelled') "
-                    "ORDER BY created_at DESC LIMIT 1", (row.fingerprint, row.created_at - dedupe_window)).fetchone()
+                    _SELECT + "WHERE principal = ? AND fingerprint = ? AND created_at >= ? "
+                    "AND state NOT IN ('failed', 'cancelled') ORDER BY created_at DESC LIMIT 1",
+                    (row.principal, row.fingerprint, row.created_at - dedupe_window)).fetchone()
             else:
                 found = None
             if found is not None:

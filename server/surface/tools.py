@@ -20,6 +20,7 @@ from providers.validate import choices
 from server.media import images
 from server.media import download as media
 from server.surface import tasks_ext
+from server.surface.principal import principal_of
 from server.surface.progress import Progress
 from server.surface.render import error_result, served_video_url, task_result
 from server.surface.schemas import MAX_WAIT, model_id, model_public
@@ -216,13 +217,14 @@ async def wait_with_progress(ctx: ServerRequestContext, rt: Runtime, task_id: st
     """Wait on the engine until the task ends or the deadline passes, streaming progress to the client."""
     engine = await rt.engine()
     timeout = max(0.0, deadline - time.monotonic())
-    first = await engine.wait(task_id, 0)  # one ledger read; raises TaskNotFound here, not inside the task group
+    mine = principal_of(ctx.request)
+    first = await engine.wait(task_id, 0, principal=mine)  # one ledger read; TaskNotFound here, not in the group
     if timeout == 0:
         return first
     progress = Progress(ctx.session.report_progress)
     async with anyio.create_task_group() as tg:
         tg.start_soon(progress.heartbeat)
-        task = await engine.wait(task_id, timeout, progress.update)  # on_change gets the current state first
+        task = await engine.wait(task_id, timeout, progress.update, principal=mine)  # current state first
         tg.cancel_scope.cancel()
     return task
 
@@ -244,7 +246,8 @@ async def generate_video(
     wait = fitting_wait(ctx, rt, args.wait_seconds)
     download = rt.download_default if args.download is None else args.download
     engine = await rt.engine()
-    started_task = await engine.start(provider, request, idempotency_key=args.idempotency_key, download=download)
+    started_task = await engine.start(provider, request, idempotency_key=args.idempotency_key, download=download,
+                                      principal=principal_of(ctx.request))
     if tasks_ext.client_wants_tasks(ctx):  # the client polls tasks/get itself: hand back the durable handle now
         return tasks_ext.created(rt, started_task.task)
     task = await wait_with_progress(ctx, rt, started_task.task.task_id, started + wait)
@@ -255,13 +258,14 @@ async def generate_video(
 async def get_video_task(ctx: ServerRequestContext, rt: Runtime, arguments: dict[str, Any]) -> t.CallToolResult:
     started = time.monotonic()
     args: GetArgs = parse(GetArgs, arguments)
-    task_id = await adopt(rt, args) if args.upstream_task_id else args.task_id
+    task_id = await adopt(rt, args, principal_of(ctx.request)) if args.upstream_task_id else args.task_id
     if task_id is None:
         raise ToolInputError("Pass task_id, or provider and upstream_task_id to adopt a gateway's job by its id.")
     try:
         task = await wait_with_progress(ctx, rt, task_id, started + args.wait_seconds)
     except TaskNotFound:
-        recent = ", ".join(x.task_id for x in await (await rt.engine()).list(5)) or "none yet"
+        mine = await (await rt.engine()).list(5, principal=principal_of(ctx.request))  # never another's ids
+        recent = ", ".join(x.task_id for x in mine) or "none yet"
         raise ToolInputError(
             f"Task {task_id!r} not found on this server. Recent task ids: {recent}."
         ) from None
@@ -269,14 +273,14 @@ async def get_video_task(ctx: ServerRequestContext, rt: Runtime, arguments: dict
                        served_url=served_url(ctx, rt, task))
 
 
-async def adopt(rt: Runtime, args: GetArgs) -> str:
+async def adopt(rt: Runtime, args: GetArgs, principal: str) -> str:
     """Follow the gateway's job `upstream_task_id` (attached to `task_id` when given); the task id that follows it."""
     provider = rt.providers.get(args.provider or "")
     if provider is None:
         raise ToolInputError(f"upstream_task_id needs provider, one of: {', '.join(rt.providers) or 'none'}.")
     try:
         task = await (await rt.engine()).adopt(provider, args.upstream_task_id or "", task_id=args.task_id,
-                                               download=rt.download_default)
+                                               download=rt.download_default, principal=principal)
     except AdoptError as exc:
         raise ToolInputError(str(exc)) from None
     except ProviderError as exc:
