@@ -1,20 +1,17 @@
 """Adoption in the ledger: one gateway job (provider, upstream id) is followed by at most one task, ever.
 
 The schema's UNIQUE (provider, upstream_task_id) is the rule; attaching to an `unknown` task or inserting a new one
-happens in the same IMMEDIATE transaction that looks for an existing follower, so processes adopting the same job
-at once all end up with the same task.
+happens in the same exclusive transaction (store.Ledger._write) that looks for an existing follower, so processes
+adopting the same job at once all end up with the same task.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-from server.ledger.store import _COLUMNS, _SELECT, Ledger, LedgerConflict, TaskRow, _fetch, _made, _row
-
-if TYPE_CHECKING:
-    import sqlite3
+from server.ledger.store import _COLUMNS, _SELECT, Conn, Ledger, LedgerConflict, TaskRow, _fetch, _made, _row
 
 How = Literal["existing", "attached", "created"]
 ORPHAN_STATES = ("unknown",)  # a settled submit whose job id never came back (submitting rows are still in flight)
@@ -42,14 +39,14 @@ async def adopt(ledger: Ledger, provider: str, upstream_id: str, *, into: str | 
     with no job id, of `new`'s principal); else the row `new`. strict: `into` was named by the agent, so a task
     that cannot take the job is an error (LedgerConflict), not a reason to make a new one."""
 
-    def body(conn: sqlite3.Connection) -> tuple[TaskRow, How]:
+    def body(conn: Conn) -> tuple[TaskRow, How]:
         found = _row(conn.execute(_SELECT + "WHERE provider = ? AND upstream_task_id = ?",
                                   (provider, upstream_id)).fetchone())
         if found is not None:
             return found, "existing"
         now = ledger.now()
         if into is not None:
-            current = _fetch(conn, into)
+            current = _fetch(conn, into, ledger.for_update)
             if current is not None and current.principal != new.principal:
                 current = None  # another principal's task is as absent as one that never was
             if (current is not None and current.provider == provider and current.upstream_task_id is None
@@ -71,7 +68,7 @@ async def adopt(ledger: Ledger, provider: str, upstream_id: str, *, into: str | 
     return await ledger._write(body)
 
 
-def _event(conn: sqlite3.Connection, row: TaskRow, now: float, detail: str) -> None:
+def _event(conn: Conn, row: TaskRow, now: float, detail: str) -> None:
     conn.execute("INSERT INTO events (task_id, at, state, progress, error_code, detail) VALUES (?, ?, ?, ?, ?, ?)",
                  (row.task_id, now, row.state, row.progress, row.error_code, detail))
 

@@ -1,6 +1,7 @@
-"""The durable task ledger: one SQLite file (WAL) shared by every server process on this machine. A job's row is
+"""The durable task ledger: one SQLite file (WAL) shared by every server process on this machine, or (postgres.py)
+one PostgreSQL database shared by processes on many machines, with the same SQL and semantics. A job's row is
 committed before its submit is sent, status changes go to `events`, a lease says which process works on a row.
-All SQLite work runs in a worker thread, never on the event loop."""
+All database work runs in worker threads, never on the event loop."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -30,16 +31,21 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-SCHEMA_VERSION = 2
 SUBMITTING = "submitting"  # row state before the gateway has answered the submit; shown to agents as `unknown`
-_TASKS = """
-CREATE TABLE tasks (
+
+# The schema as numbered steps: a ledger at version N runs every later step, in one transaction, when it is first
+# opened (SQLite keeps N in PRAGMA user_version, PostgreSQL in the table schema_version). The SQL is portable:
+# REAL / INTEGER / TEXT columns (PostgreSQL gets DOUBLE PRECISION / BIGINT), no SQLite-only functions or rowid.
+# A change is a new step at the end with the next number; a step that has shipped is never edited. (Two branches
+# that both add step N: renumber one at the merge.) New TaskRow fields go at the end of the dataclass with defaults.
+MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
+    (1, ("""CREATE TABLE tasks (
     task_id TEXT PRIMARY KEY,
     provider TEXT NOT NULL,
     model TEXT NOT NULL,                 -- full id, "<provider>/<gateway model name>"
     fingerprint TEXT NOT NULL,           -- sha256 of the canonical request (dedupe without a key)
     request_json TEXT NOT NULL,          -- canonical request (inline images as digests), never a key
-    idempotency_key TEXT,                -- unique per principal (below)
+    idempotency_key TEXT UNIQUE,
     state TEXT NOT NULL,                 -- 'submitting' or a TaskStatus value
     progress INTEGER,
     video_url TEXT,
@@ -57,18 +63,12 @@ CREATE TABLE tasks (
     poll_failures INTEGER NOT NULL DEFAULT 0,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
-    principal TEXT NOT NULL DEFAULT 'default',  -- whose task: an HTTP client's principal (token or OAuth sub)
-    UNIQUE (provider, upstream_task_id),
-    UNIQUE (principal, idempotency_key)
-)"""
-_TASK_INDEXES = (
-    "CREATE INDEX tasks_by_fingerprint ON tasks (fingerprint, created_at)",
-    "CREATE INDEX tasks_by_created ON tasks (created_at)",
-    "CREATE INDEX tasks_by_state ON tasks (state)",
-    "CREATE INDEX tasks_by_principal ON tasks (principal, created_at)",
-)
-_EVENTS = """
-CREATE TABLE events (
+    UNIQUE (provider, upstream_task_id)
+)""",
+         "CREATE INDEX tasks_by_fingerprint ON tasks (fingerprint, created_at)",
+         "CREATE INDEX tasks_by_created ON tasks (created_at)",
+         "CREATE INDEX tasks_by_state ON tasks (state)",
+         """CREATE TABLE events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     task_id TEXT NOT NULL REFERENCES tasks (task_id),
     at REAL NOT NULL,
@@ -76,25 +76,45 @@ CREATE TABLE events (
     progress INTEGER,
     error_code TEXT,
     detail TEXT
-)"""
-_SCHEMA = (_TASKS, *_TASK_INDEXES, _EVENTS, "CREATE INDEX events_by_task ON events (task_id, id)")
-_V1_COLUMNS = (  # the tasks columns of schema 1
-    "task_id, provider, model, fingerprint, request_json, idempotency_key, state, progress, video_url, local_path, "
-    "expires_at, error_code, error_message, upstream_task_id, download, download_state, sandbox, lease_owner, "
-    "lease_expires, warning, poll_failures, created_at, updated_at")
-# Schema 2: a task belongs to a principal, and an idempotency key is unique per principal. SQLite cannot change a
-# UNIQUE constraint in place, so the table is rebuilt (SQLite's documented way: create, copy, drop, rename) inside
-# the upgrade's transaction; every existing task goes to the default principal (what stdio and one token see).
-_TO_V2 = (_TASKS.replace("CREATE TABLE tasks (", "CREATE TABLE tasks_v2 ("),
-          f"INSERT INTO tasks_v2 ({_V1_COLUMNS}) SELECT {_V1_COLUMNS} FROM tasks",
-          "DROP TABLE tasks",
-          "ALTER TABLE tasks_v2 RENAME TO tasks",
-          *_TASK_INDEXES)
-MIGRATIONS: dict[int, tuple[str, ...]] = {2: _TO_V2}  # schema version -> the statements that reach it from the last
+)""",
+         "CREATE INDEX events_by_task ON events (task_id, id)")),
+    # Lease renewal finds a process's rows by owner every few seconds: an index, not a table scan. IF NOT EXISTS:
+    # version-1 files made after it was added (unversioned) already have it.
+    (2, ("CREATE INDEX IF NOT EXISTS tasks_by_lease ON tasks (lease_owner)",)),
+    # Principals: a task belongs to one (an HTTP client's token name or OAuth subject; earlier tasks to the default
+    # principal), and an idempotency key is unique per principal. The key column's global UNIQUE cannot be dropped
+    # portably (SQLite keeps it in the table's definition), so the keys move to a new column; the old one stays as
+    # `unscoped_key`, always NULL (NULLs never collide), and nothing reads it.
+    (3, ("ALTER TABLE tasks ADD COLUMN principal TEXT NOT NULL DEFAULT 'default'",
+         "ALTER TABLE tasks RENAME COLUMN idempotency_key TO unscoped_key",
+         "ALTER TABLE tasks ADD COLUMN idempotency_key TEXT",
+         "UPDATE tasks SET idempotency_key = unscoped_key, unscoped_key = NULL",
+         "CREATE UNIQUE INDEX tasks_by_key ON tasks (principal, idempotency_key)",
+         "CREATE INDEX tasks_by_principal ON tasks (principal, created_at)")),
+)
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+def pending_steps(version: int) -> list[str]:
+    """The statements that bring a ledger at schema `version` to SCHEMA_VERSION, in order."""
+    return [statement for number, statements in MIGRATIONS if number > version for statement in statements]
+
+
+def newer_schema(where: object, version: int) -> str:
+    return f"{where} was written by a newer videogen-mcp (schema {version}); upgrade."
+
+
 _SUBMITTING_MESSAGE = (
     "Submission still in flight: the gateway has not answered the submit yet. Do not submit again; call "
     "get_video_task with this task_id (and wait_seconds) to see the outcome."
 )
+
+
+class Conn(Protocol):
+    """What a transaction body gets: `execute(sql, params)` with `?` placeholders, returning a cursor (fetchone,
+    fetchall, iteration, rowcount). sqlite3.Connection is one; the PostgreSQL backend hands over an adapter."""
+
+    def execute(self, sql: str, parameters: Any = ..., /) -> Any: ...
 
 
 class LedgerError(Exception):
@@ -180,8 +200,9 @@ def _made(values: sqlite3.Row | tuple) -> TaskRow:
     return TaskRow(**data)
 
 
-def _fetch(conn: sqlite3.Connection, task_id: str) -> TaskRow | None:
-    return _row(conn.execute(_SELECT + "WHERE task_id = ?", (task_id,)).fetchone())
+def _fetch(conn: Conn, task_id: str, lock: str = "") -> TaskRow | None:
+    """The row; `lock`: the backend's `for_update`, when the transaction goes on to change what it read."""
+    return _row(conn.execute(_SELECT + "WHERE task_id = ?" + lock, (task_id,)).fetchone())
 
 
 def make_private(path: Path, *, posix: bool = os.name == "posix") -> None:
@@ -192,7 +213,12 @@ def make_private(path: Path, *, posix: bool = os.name == "posix") -> None:
 
 
 class Ledger:
-    """Async facade over one SQLite connection used from worker threads, one statement batch at a time."""
+    """The ledger's semantics, over SQLite: an async facade over one connection used from worker threads, one
+    statement batch at a time. PgLedger (postgres.py) keeps the semantics and replaces the plumbing."""
+
+    shared = False  # True: processes on other machines use it too, so lapsed leases are swept up (engine/core.py)
+    for_update = ""  # appended to a SELECT whose row the transaction then changes (PostgreSQL locks the row)
+    newest_first = "created_at DESC, rowid DESC"  # the list order; ties (same instant) in insertion order
 
     def __init__(self, path: Path, *, now: Callable[[], float] = time.time, busy_timeout: float = 5.0,
                  busy_patience: float = 120.0) -> None:
@@ -228,20 +254,12 @@ class Ledger:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 version = conn.execute("PRAGMA user_version").fetchone()[0]
-                if version == 0:
-                    for statement in _SCHEMA:  # one by one: executescript would COMMIT early
-                        conn.execute(statement)
+                if version > SCHEMA_VERSION:
+                    raise LedgerError(newer_schema(self.path, version))
+                for statement in pending_steps(version):  # (executescript would COMMIT early)
+                    conn.execute(statement)
+                if version != SCHEMA_VERSION:
                     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-                    version = SCHEMA_VERSION
-                elif version > SCHEMA_VERSION:
-                    raise LedgerError(f"{self.path} was written by a newer videogen-mcp (schema {version}); upgrade.")
-                for step in range(version + 1, SCHEMA_VERSION + 1):  # a file from an older version: upgrade it
-                    for statement in MIGRATIONS[step]:
-                        conn.execute(statement)
-                    conn.execute(f"PRAGMA user_version = {step}")
-                # Lease renewal finds a process's rows by owner every few seconds: an index, not a table scan.
-                # Added here, not in _SCHEMA, so ledgers made before it get it too (older versions ignore it).
-                conn.execute("CREATE INDEX IF NOT EXISTS tasks_by_lease ON tasks (lease_owner)")
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
@@ -252,13 +270,13 @@ class Ledger:
             raise
         return conn
 
-    def _locked(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    def _locked(self, fn: Callable[[Conn], T]) -> T:
         with self._lock:
             if self._conn is None:
                 self._conn = self._connect()
             return fn(self._conn)
 
-    async def _run(self, fn: Callable[[sqlite3.Connection], T], *, write: bool) -> T:
+    async def _run(self, fn: Callable[[Conn], T], *, write: bool) -> T:
         """Run fn in a worker thread; SQLITE_BUSY beyond busy_timeout is retried here, never shown to an agent."""
         import sqlite3
 
@@ -282,12 +300,18 @@ class Ledger:
                 await anyio.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 0.5)
 
-    async def _write(self, fn: Callable[[sqlite3.Connection], T], *, durable: bool = True) -> T:
+    async def _write(self, fn: Callable[[Conn], T], *, durable: bool = True, exclusive: bool = True) -> T:
         """Run fn in one IMMEDIATE transaction. durable=False: no fsync at commit (WAL still survives a crash of
         the process; only a power cut may lose it), for what is worthless after a power cut anyway: leases, and
-        progress ticks."""
+        progress ticks.
 
-        def tx(conn: sqlite3.Connection) -> T:
+        exclusive: fn relies on no other write running meanwhile (a decision over several rows: a dedupe, a sum).
+        SQLite's one write lock gives that to every transaction; PostgreSQL takes one advisory lock for all such
+        transactions. exclusive=False is for bodies that lock what they change themselves (`for_update` on the row
+        they read), so that per-task writes (leases, polling) from many processes run side by side there.
+        """
+
+        def tx(conn: Any) -> T:  # the SQLite connection (_locked)
             if not durable:
                 conn.execute("PRAGMA synchronous = NORMAL")  # may not change inside a transaction
             try:
@@ -319,14 +343,15 @@ class Ledger:
     async def list(self, limit: int = 50, *, principal: str | None = None) -> builtins.list[TaskRow]:
         """Most recent first; only `principal`'s tasks when given."""
         where, args = ("WHERE principal = ? ", (principal, limit)) if principal is not None else ("", (limit,))
-        sql = _SELECT + where + "ORDER BY created_at DESC, rowid DESC LIMIT ?"
+        sql = _SELECT + where + f"ORDER BY {self.newest_first} LIMIT ?"
         return await self._run(lambda c: [_made(r) for r in c.execute(sql, args)], write=False)
 
-    async def unsettled(self, limit: int = 10_000) -> builtins.list[TaskRow]:
-        """Rows something may still happen to: not terminal, or a download still owed."""
-        sql = (_SELECT + "WHERE state NOT IN ('succeeded', 'failed', 'cancelled') OR download_state = 'pending' "
-               "ORDER BY created_at LIMIT ?")
-        return await self._run(lambda c: [_made(r) for r in c.execute(sql, (limit,))], write=False)
+    async def unsettled(self, limit: int = 10_000, since: float | None = None) -> builtins.list[TaskRow]:
+        """Rows something may still happen to: not terminal, or a download still owed (created since `since`)."""
+        sql = (_SELECT + "WHERE (state NOT IN ('succeeded', 'failed', 'cancelled') OR download_state = 'pending') "
+               "AND created_at >= ? ORDER BY created_at LIMIT ?")
+        args = (float("-inf") if since is None else since, limit)
+        return await self._run(lambda c: [_made(r) for r in c.execute(sql, args)], write=False)
 
     async def events(self, task_id: str) -> builtins.list[dict[str, Any]]:
         sql = "SELECT at, state, progress, error_code, detail FROM events WHERE task_id = ? ORDER BY id"
@@ -342,7 +367,7 @@ class Ledger:
         Returns (the row now in the ledger, reused). One IMMEDIATE transaction, so concurrent processes agree.
         """
 
-        def body(conn: sqlite3.Connection) -> tuple[TaskRow, bool]:
+        def body(conn: Conn) -> tuple[TaskRow, bool]:
             if row.idempotency_key is not None:  # keys and the dedupe window are the principal's own
                 found = conn.execute(_SELECT + "WHERE principal = ? AND idempotency_key = ?",
                                      (row.principal, row.idempotency_key)).fetchone()
@@ -374,8 +399,8 @@ class Ledger:
         if bad:
             raise ValueError(f"not updatable: {sorted(bad)}")
 
-        def body(conn: sqlite3.Connection) -> TaskRow | None:
-            current = _fetch(conn, task_id)
+        def body(conn: Conn) -> TaskRow | None:
+            current = _fetch(conn, task_id, self.for_update)
             if current is None or (owner is not None and current.lease_owner != owner):
                 return None
             delta = {k: v for k, v in changes.items() if getattr(current, k) != v}
@@ -392,7 +417,7 @@ class Ledger:
                     (task_id, now, new.state, new.progress, new.error_code, detail))
             return new
 
-        return await self._write(body, durable=durable)
+        return await self._write(body, durable=durable, exclusive=False)
 
     async def acquire(self, task_id: str, owner: str, ttl: float) -> TaskRow | None:
         """Take (or keep) the row's lease if it is free, ours, expired, or held by a dead process on this host.
@@ -400,8 +425,8 @@ class Ledger:
         Returns the row when the lease is ours, None otherwise.
         """
 
-        def body(conn: sqlite3.Connection) -> TaskRow | None:
-            current = _fetch(conn, task_id)
+        def body(conn: Conn) -> TaskRow | None:
+            current = _fetch(conn, task_id, self.for_update)
             if current is None:
                 return None
             now = self.now()
@@ -412,16 +437,16 @@ class Ledger:
                          (owner, now + ttl, task_id))
             return replace(current, lease_owner=owner, lease_expires=now + ttl)
 
-        return await self._write(body, durable=False)
+        return await self._write(body, durable=False, exclusive=False)
 
     async def renew(self, owner: str, ttl: float) -> frozenset[str]:
         """Extend every lease `owner` holds (one write for all of a process's pollers); return their task ids."""
 
-        def body(conn: sqlite3.Connection) -> frozenset[str]:
+        def body(conn: Conn) -> frozenset[str]:
             conn.execute("UPDATE tasks SET lease_expires = ? WHERE lease_owner = ?", (self.now() + ttl, owner))
             return frozenset(r[0] for r in conn.execute("SELECT task_id FROM tasks WHERE lease_owner = ?", (owner,)))
 
-        return await self._write(body, durable=False)
+        return await self._write(body, durable=False, exclusive=False)
 
     async def release(self, owner: str, task_id: str | None = None) -> None:
         """Give up one lease, or all of `owner`'s (shutdown)."""
@@ -431,7 +456,17 @@ class Ledger:
         else:
             sql = "UPDATE tasks SET lease_owner = NULL, lease_expires = NULL WHERE task_id = ? AND lease_owner = ?"
             args = (task_id, owner)
-        await self._write(lambda c: c.execute(sql, args), durable=False)
+        await self._write(lambda c: c.execute(sql, args), durable=False, exclusive=False)
+
+
+def open_ledger(settings: Any, **options: Any) -> Ledger:
+    """The ledger the settings name: PostgreSQL when VIDEOGEN_DATABASE_URL is set, else SQLite under VIDEOGEN_HOME."""
+    url = getattr(settings, "database_url", None)
+    if url is not None:
+        from server.ledger.postgres import PgLedger  # psycopg loads only for a PostgreSQL ledger
+
+        return PgLedger(url.get_secret_value(), **options)
+    return Ledger(settings.ledger_path, **options)
 
 
 def lease_is_live(row: TaskRow, now: float) -> bool:

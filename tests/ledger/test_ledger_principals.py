@@ -1,38 +1,18 @@
 """Principals in the ledger: idempotency keys and the dedupe window are each principal's own, listing filters by
-principal, and a ledger written by schema 1 (one global key space) is upgraded in place, its tasks kept."""
+principal, and a ledger from before principals (one global key space) is upgraded in place, its tasks kept."""
 
 from __future__ import annotations
 
 import sqlite3
 import time
-from dataclasses import fields
 
 import pytest
 from fakes.engine_stubs import make_row
 
-from server.ledger.store import _V1_COLUMNS, SCHEMA_VERSION, Ledger, LedgerConflict, TaskRow
+from server.ledger.store import MIGRATIONS, SCHEMA_VERSION, Ledger, LedgerConflict
 from server.tasks import DEFAULT_PRINCIPAL
 
 pytestmark = pytest.mark.anyio
-
-# The tasks table as schema 1 wrote it (videogen-mcp before principals): idempotency_key UNIQUE across everyone.
-V1_SCHEMA = """
-CREATE TABLE tasks (
-    task_id TEXT PRIMARY KEY, provider TEXT NOT NULL, model TEXT NOT NULL, fingerprint TEXT NOT NULL,
-    request_json TEXT NOT NULL, idempotency_key TEXT UNIQUE, state TEXT NOT NULL, progress INTEGER, video_url TEXT,
-    local_path TEXT, expires_at REAL, error_code TEXT, error_message TEXT, upstream_task_id TEXT,
-    download INTEGER NOT NULL DEFAULT 0, download_state TEXT, sandbox INTEGER NOT NULL DEFAULT 0, lease_owner TEXT,
-    lease_expires REAL, warning TEXT, poll_failures INTEGER NOT NULL DEFAULT 0, created_at REAL NOT NULL,
-    updated_at REAL NOT NULL, UNIQUE (provider, upstream_task_id));
-CREATE INDEX tasks_by_fingerprint ON tasks (fingerprint, created_at);
-CREATE INDEX tasks_by_created ON tasks (created_at);
-CREATE INDEX tasks_by_state ON tasks (state);
-CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, task_id TEXT NOT NULL REFERENCES tasks (task_id),
-    at REAL NOT NULL, state TEXT NOT NULL, progress INTEGER, error_code TEXT, detail TEXT);
-CREATE INDEX events_by_task ON events (task_id, id);
-CREATE INDEX tasks_by_lease ON tasks (lease_owner);
-PRAGMA user_version = 1;
-"""
 
 
 async def test_the_same_key_from_two_principals_is_two_tasks_and_from_one_is_one(tmp_path):
@@ -71,16 +51,18 @@ async def test_listing_by_principal_shows_only_its_tasks(tmp_path):
     ledger.close()
 
 
-async def test_a_schema_1_ledger_is_upgraded_in_place_and_keeps_its_tasks(tmp_path):
+async def test_a_ledger_from_before_principals_is_upgraded_in_place_and_keeps_its_tasks(tmp_path):
     path = tmp_path / "tasks.sqlite3"
     old = make_row(idempotency_key="k", state="succeeded", upstream_task_id="up-1")
-    conn = sqlite3.connect(path)
-    conn.executescript(V1_SCHEMA)
-    columns = _V1_COLUMNS.split(", ")
-    conn.execute(f"INSERT INTO tasks ({_V1_COLUMNS}) VALUES ({', '.join('?' * len(columns))})",
-                 tuple(getattr(old, c) for c in columns))
+    conn = sqlite3.connect(path, isolation_level=None)
+    for _, statements in MIGRATIONS[:2]:  # the schema as the version before principals left it
+        for statement in statements:
+            conn.execute(statement)
+    conn.execute("PRAGMA user_version = 2")
+    names = [r[1] for r in conn.execute("PRAGMA table_info(tasks)")]
+    conn.execute(f"INSERT INTO tasks ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+                 tuple(getattr(old, c) for c in names))
     conn.execute("INSERT INTO events (task_id, at, state) VALUES (?, ?, ?)", (old.task_id, old.created_at, "queued"))
-    conn.commit()
     conn.close()
 
     ledger = Ledger(path)
@@ -91,21 +73,14 @@ async def test_a_schema_1_ledger_is_upgraded_in_place_and_keeps_its_tasks(tmp_pa
     assert reused and same.task_id == old.task_id  # single-principal behaviour is unchanged
     other, reused = await ledger.create(make_row(idempotency_key="k", principal="bob"), dedupe_window=60)
     assert not reused and other.task_id != old.task_id
-    with pytest.raises(LedgerConflict):  # the upstream rule survived the rebuild
+    with pytest.raises(LedgerConflict):  # the upstream rule is untouched
         await ledger.update(other.task_id, upstream_task_id="up-1")
-    await ledger.update(other.task_id, state="queued")  # events still attach to the rebuilt table
     ledger.close()
 
     check = sqlite3.connect(path)
     assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert check.execute("SELECT COUNT(*) FROM tasks WHERE unscoped_key IS NOT NULL").fetchone()[0] == 0
     indexes = {r[0] for r in check.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
-    assert {"tasks_by_principal", "tasks_by_fingerprint", "tasks_by_lease", "events_by_task"} <= indexes
+    assert {"tasks_by_key", "tasks_by_principal", "tasks_by_lease"} <= indexes
     assert check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    assert check.execute("PRAGMA foreign_key_check").fetchall() == []
     check.close()
-
-
-def test_schema_1_columns_are_the_first_columns_of_a_row():
-    v1 = _V1_COLUMNS.split(", ")
-    names = [f.name for f in fields(TaskRow)]
-    assert names[: len(v1)] == v1 and "principal" in names[len(v1):]
