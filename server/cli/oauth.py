@@ -17,7 +17,7 @@ import httpx2
 import jwt
 from mcp.server.auth.handlers.metadata import ProtectedResourceMetadataHandler
 from mcp.server.auth.provider import AccessToken
-from mcp.server.auth.routes import build_resource_metadata_url, create_protected_resource_routes
+from mcp.server.auth.routes import build_resource_metadata_url, cors_middleware
 from mcp.shared.auth import ProtectedResourceMetadata
 from pydantic import AnyHttpUrl
 from starlette.routing import Route
@@ -39,13 +39,14 @@ def oauth_auth(issuer: str, audience: str | None, resource: str) -> HttpAuth:
     """The HTTP auth for VIDEOGEN_OAUTH_ISSUER: the JWT verifier and the metadata routes for `resource` (this
     server's /mcp URL, also the default audience). ValueError on an unusable issuer URL."""
     check_issuer(issuer)
-    metadata = build_resource_metadata_url(AnyHttpUrl(resource))
-    routes = create_protected_resource_routes(AnyHttpUrl(resource), [AnyHttpUrl(issuer)], resource_name="videogen-mcp")
-    if urlsplit(str(metadata)).path != ROOT_METADATA:  # clients that try the root first find it there too
-        document = ProtectedResourceMetadata(resource=AnyHttpUrl(resource), authorization_servers=[AnyHttpUrl(issuer)],
-                                             resource_name="videogen-mcp")
-        routes.append(Route(ROOT_METADATA, ProtectedResourceMetadataHandler(document).handle, methods=["GET"]))
-    return HttpAuth(JwtVerifier(issuer, audience or resource), routes, str(metadata))
+    metadata = str(build_resource_metadata_url(AnyHttpUrl(resource)))
+    # Validated from strings: the model keeps an issuer without a path as written (RFC 8414 compares it exactly).
+    document = ProtectedResourceMetadata.model_validate(
+        {"resource": resource, "authorization_servers": [issuer], "resource_name": "videogen-mcp"})
+    endpoint = cors_middleware(ProtectedResourceMetadataHandler(document).handle, ["GET", "OPTIONS"])
+    paths = dict.fromkeys([urlsplit(metadata).path, ROOT_METADATA])  # RFC 9728's path, and the root some clients try
+    routes = [Route(path, endpoint=endpoint, methods=["GET", "OPTIONS"]) for path in paths]
+    return HttpAuth(JwtVerifier(issuer, audience or resource), routes, metadata)
 
 
 def check_issuer(issuer: str) -> None:
@@ -117,6 +118,8 @@ class JwtVerifier:
             raise Rejected(f"the token is not for this server (its audience must include {self.audience})") from None
         except jwt.InvalidIssuerError:
             raise Rejected(f"the token was not issued by {self.issuer}") from None
+        except jwt.MissingRequiredClaimError as exc:
+            raise Rejected(f"the token lacks the {exc.claim!r} claim") from None
         except jwt.PyJWTError as exc:
             raise Rejected(f"the token is not valid ({type(exc).__name__})") from None
         subject = claims.get("sub")
