@@ -9,17 +9,37 @@ import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from typing import Literal
+
 import httpx2
+import mcp_types as t
 import pytest
 from fakes.served import SCRIPT, clean_env, free_port, http_server, server_env
 from mcp import Client
+from mcp.client import ClientExtension
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
+
+from server.surface.tasks_ext import TASKS_EXT
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 ALICE, BOB = "alice-token-5521-q", "bob-token-8830-z"
 TOKENS = f"alice:{ALICE}, bob:{BOB}"
 MISSING = "vg_" + "0" * 32
+
+
+class TaskParams(t.RequestParams):
+    task_id: str
+
+
+class GetTask(t.Request[TaskParams, Literal["tasks/get"]]):  # SEP-2663's tasks/get, as a task-aware client sends it
+    method: Literal["tasks/get"] = "tasks/get"
+    params: TaskParams
+    name_param = "taskId"
+
+
+class TasksExtension(ClientExtension):
+    identifier = TASKS_EXT
 
 
 @asynccontextmanager
@@ -59,6 +79,11 @@ async def test_a_principal_never_sees_another_principals_tasks_videos_resources_
                     await bob.read_resource(uri)
             assert (await bob_http.get(f"{origin}/videos/{hers}.mp4")).status_code == 404
             assert (await bob_http.get(f"{origin}/videos/{his}.mp4")).status_code == 200
+        async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {BOB}"}, timeout=60) as http:
+            modern = Client(streamable_http_client(f"{origin}/mcp", http_client=http), extensions=[TasksExtension()])
+            async with modern as tasks_client:  # the tasks extension's handle is no way in either
+                with pytest.raises(MCPError, match="Unknown task"):
+                    await tasks_client.session.send_request(GetTask(params=TaskParams(task_id=hers)), t.Result)
         async with connect(origin, ALICE) as (alice, _):
             assert (await alice.call_tool("get_video_task", {"task_id": his})).is_error
             assert (await alice.call_tool("get_video_task", {"task_id": hers})).structured_content["task_id"] == hers
