@@ -237,7 +237,7 @@ class Engine:
         return self._view(watch.row or row)
 
     async def adopt(self, provider: Provider, upstream_id: str, *, task_id: str | None = None,
-                    download: bool = True, principal: str = DEFAULT_PRINCIPAL) -> Task:
+                    download: bool = True, principal: str | None = None) -> Task:
         """Follow the gateway's own job `upstream_id` from now on, like any task (see adopt.follow)."""
         row = await adopt.follow(self.ledger, provider, upstream_id, task_id=task_id, download=download,
                                  timeout=self._poller.check_timeout, changes_for=snapshot_changes,

@@ -34,9 +34,10 @@ async def orphans(ledger: Ledger, provider: str, limit: int = 200, *, principal:
 
 
 async def adopt(ledger: Ledger, provider: str, upstream_id: str, *, into: str | None, strict: bool,
-                new: TaskRow, changes: Callable[[TaskRow], dict[str, Any]]) -> tuple[TaskRow, How]:
+                new: TaskRow, changes: Callable[[TaskRow], dict[str, Any]], principal: str | None = None,
+                ) -> tuple[TaskRow, How]:
     """Follow `upstream_id` with: the task already following it; else task `into` (an unknown task of `provider`
-    with no job id, of `new`'s principal); else the row `new`. strict: `into` was named by the agent, so a task
+    with no job id, of `principal` when given); else the row `new`. strict: `into` was named by the agent, so a task
     that cannot take the job is an error (LedgerConflict), not a reason to make a new one."""
 
     def body(conn: Conn) -> tuple[TaskRow, How]:
@@ -47,7 +48,7 @@ async def adopt(ledger: Ledger, provider: str, upstream_id: str, *, into: str | 
         now = ledger.now()
         if into is not None:
             current = _fetch(conn, into, ledger.for_update)
-            if current is not None and current.principal != new.principal:
+            if current is not None and principal is not None and current.principal != principal:
                 current = None  # another principal's task is as absent as one that never was
             if (current is not None and current.provider == provider and current.upstream_task_id is None
                     and current.state in ORPHAN_STATES):

@@ -4,7 +4,7 @@ idempotency key from two principals is two gateway jobs even on a gateway that d
 from __future__ import annotations
 
 import pytest
-from fakes.engine_stubs import request
+from fakes.engine_stubs import make_row, request
 
 from server.engine.polling import upstream_key
 from server.tasks import DEFAULT_PRINCIPAL, AdoptError, TaskNotFound
@@ -64,3 +64,15 @@ async def test_adoption_stays_within_a_principal(make_engine, gateway):
         adopted = await engine.adopt(provider, own, principal="bob")
         assert await engine.get(adopted.task_id, principal="alice") is None
         assert await engine.get(adopted.task_id, principal="bob") is not None
+
+
+async def test_the_operator_adopts_into_any_principals_unknown_task_and_it_stays_theirs(make_engine, gateway):
+    provider = AdoptableProvider(gateway)
+    async with make_engine(providers={"stub": provider}) as engine:
+        lost, _ = await engine.ledger.create(make_row(state="unknown", principal="alice"), dedupe_window=0)
+        job = (await provider.submit(request(), idempotency_key="k")).upstream_id
+        with pytest.raises(AdoptError):  # bob cannot attach a job to it
+            await engine.adopt(provider, job, task_id=lost.task_id, principal="bob")
+        adopted = await engine.adopt(provider, job, task_id=lost.task_id)  # the CLI: `videogen-mcp adopt --task`
+        assert adopted.task_id == lost.task_id
+        assert await engine.get(lost.task_id, principal="alice") is not None
