@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from server.cli.auth import HttpAuth, StaticTokens, token_principals
+from server.cli.auth import HttpAuth, StaticTokens, Unavailable, token_principals
 from server.cli.common import CommandError
 from server.runtime import Runtime
 from server.settings import Settings
@@ -53,6 +53,25 @@ def http_auth(settings: Settings, *, host: str, port: int) -> HttpAuth | None:
     except ValueError as exc:
         raise CommandError(str(exc)) from None
     return HttpAuth(StaticTokens(principals)) if principals else None
+
+
+async def describe_auth(settings: Settings) -> tuple[bool, str]:
+    """For `doctor`: (usable, what `serve --http` would check), reaching the OAuth issuer when one is set."""
+    try:
+        auth = http_auth(settings, host="127.0.0.1", port=8000)
+    except CommandError as exc:
+        return False, str(exc)
+    if auth is None:
+        return True, "no authentication (loopback only)"
+    if isinstance(auth.verifier, StaticTokens):
+        return True, f"bearer tokens for {', '.join(token_principals(settings))}"
+    from server.cli.oauth import JwtVerifier
+
+    assert isinstance(auth.verifier, JwtVerifier)
+    try:
+        return True, f"OAuth, issuer {settings.oauth_issuer}: {await auth.verifier.probe()}"
+    except Unavailable as exc:
+        return False, f"OAuth: {exc}"
 
 
 def resource_url(settings: Settings, host: str, port: int) -> str:

@@ -129,6 +129,14 @@ class JwtVerifier:
                            scopes=_scopes(claims), expires_at=int(claims["exp"]), resource=self.audience,
                            subject=subject, claims={"iss": claims["iss"]})
 
+    async def probe(self) -> str:
+        """For `doctor`: where the issuer's keys are and how many, or Unavailable saying what failed."""
+        try:
+            keys = await self._fetch()
+        except (httpx2.HTTPError, ValueError, AttributeError) as exc:
+            raise Unavailable(f"the keys of {self.issuer} could not be fetched: {exc}") from None
+        return f"{len(keys)} keys at {self._jwks_uri}"
+
     async def _key(self, kid: Any, alg: str) -> jwt.PyJWK:
         jwk = self._find(kid)
         if jwk is None or time.monotonic() - self._fetched > self._keys_ttl:
@@ -182,12 +190,15 @@ class JwtVerifier:
         return keys
 
     async def _discover(self, client: httpx2.AsyncClient) -> str:
+        tried = []
         for url in discovery_urls(self.issuer):
             try:
                 response = await client.get(url, headers={"Accept": "application/json"})
-            except httpx2.HTTPError:
+            except httpx2.HTTPError as exc:
+                tried.append(f"{url}: {type(exc).__name__}")
                 continue
             if response.status_code != 200:
+                tried.append(f"{url}: HTTP {response.status_code}")
                 continue
             metadata = response.json()
             if metadata.get("issuer") != self.issuer:  # RFC 8414 §3.3: the document must name this very issuer
@@ -196,7 +207,7 @@ class JwtVerifier:
             if not isinstance(uri, str) or urlsplit(uri).scheme not in ("https", "http"):
                 raise Unavailable(f"{url} names no usable jwks_uri")
             return uri
-        raise Unavailable(f"no authorization server metadata at {', '.join(discovery_urls(self.issuer))}")
+        raise Unavailable(f"no authorization server metadata ({'; '.join(tried)})")
 
 
 def _scopes(claims: dict[str, Any]) -> list[str]:

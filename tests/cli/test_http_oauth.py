@@ -4,14 +4,17 @@ name it, JWTs checked for key, issuer, audience and expiry, and each token's `su
 
 from __future__ import annotations
 
+import json
+import subprocess
+
 import httpx2
 import pytest
 from fakes.issuer import Issuer, rsa_key
-from fakes.served import http_server, server_env
+from fakes.served import SCRIPT, http_server, server_env
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-pytestmark = [pytest.mark.anyio, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 OPENING = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
     "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "probe", "version": "1"}}}
 ACCEPT = {"Accept": "application/json, text/event-stream"}
@@ -23,6 +26,7 @@ async def call(origin: str, token: str, tool: str, arguments: dict):
             return await client.call_tool(tool, arguments)
 
 
+@pytest.mark.anyio
 async def test_oauth_mode_serves_its_metadata_checks_jwts_and_scopes_tasks_by_subject(tmp_path):
     with Issuer() as issuer, http_server(server_env(tmp_path, VIDEOGEN_OAUTH_ISSUER=issuer.url)) as origin:
         resource = f"{origin}/mcp"
@@ -66,6 +70,7 @@ async def test_oauth_mode_serves_its_metadata_checks_jwts_and_scopes_tasks_by_su
     assert issuer.fetches["/jwks.json"] <= 2  # once, plus at most once for the unknown key id
 
 
+@pytest.mark.anyio
 async def test_an_explicit_audience_is_the_one_tokens_must_carry(tmp_path):
     env = server_env(tmp_path, VIDEOGEN_OAUTH_ISSUER="", VIDEOGEN_OAUTH_AUDIENCE="api://videogen")
     with Issuer() as issuer:
@@ -77,3 +82,22 @@ async def test_an_explicit_audience_is_the_one_tokens_must_carry(tmp_path):
                 r = await http.post(f"{origin}/mcp", json=OPENING,
                                     headers={**ACCEPT, "Authorization": f"Bearer {url_aud}"})
     assert not ok.is_error and r.status_code == 401
+
+
+def doctor(home, **env: str) -> tuple[int, dict]:
+    done = subprocess.run([str(SCRIPT), "doctor", "--json"], env=server_env(home, **env), capture_output=True,
+                          text=True, timeout=60)
+    return done.returncode, json.loads(done.stdout)["http_auth"]
+
+
+def test_doctor_reaches_the_issuer_and_says_so(tmp_path):
+    with Issuer() as issuer:
+        code, auth = doctor(tmp_path, VIDEOGEN_OAUTH_ISSUER=issuer.url)
+        assert code == 0 and auth == {"ok": True, "detail": f"OAuth, issuer {issuer.url}: 2 keys at {issuer.url}"
+                                                            "/jwks.json"}
+        url = issuer.url
+    code, auth = doctor(tmp_path, VIDEOGEN_OAUTH_ISSUER=url)  # the issuer is gone
+    assert code == 1 and not auth["ok"] and f"{url}/.well-known/oauth-authorization-server: ConnectError" in \
+        auth["detail"]
+    code, auth = doctor(tmp_path, VIDEOGEN_HTTP_TOKENS="alice:tok-a-1234,ci:tok-c-5678")
+    assert code == 0 and auth["detail"] == "bearer tokens for alice, ci" and "tok-" not in json.dumps(auth)
