@@ -74,8 +74,13 @@ class Settings(_GatewaySettings):
     dedupe_window: float = Field(120.0, ge=0, validation_alias=_env("VIDEOGEN_DEDUPE_WINDOW"))
     allow_private_urls: bool = Field(False, validation_alias=_env("VIDEOGEN_ALLOW_PRIVATE_URLS"))
     http_timeout: float = Field(60.0, gt=0, validation_alias=_env("VIDEOGEN_HTTP_TIMEOUT"))
-    # Required as a bearer token when `serve --http` binds to anything but loopback.
+    # Required as a bearer token when `serve --http` binds to anything but loopback (or the two below).
     http_token: SecretStr | None = Field(None, validation_alias=_env("VIDEOGEN_HTTP_TOKEN"))
+    # `principal:token` pairs, comma-separated: each principal sees only its own tasks (server/cli/auth.py).
+    http_tokens: SecretStr | None = Field(None, validation_alias=_env("VIDEOGEN_HTTP_TOKENS"))
+    # OAuth 2.1 resource-server mode: JWTs from this issuer, for this audience (default: the server's /mcp URL).
+    oauth_issuer: str | None = Field(None, validation_alias=_env("VIDEOGEN_OAUTH_ISSUER"))
+    oauth_audience: str | None = Field(None, validation_alias=_env("VIDEOGEN_OAUTH_AUDIENCE"))
     # The origin clients reach `serve --http` at (behind a proxy); unset, each request's own base URL.
     public_url: str | None = Field(None, validation_alias=_env("VIDEOGEN_PUBLIC_URL"))
     # With serve --http and a public URL: gateways that can call back (apimodels) are asked to, at
@@ -91,11 +96,6 @@ class Settings(_GatewaySettings):
     budget_period: Literal["day", "week", "month"] = Field("day", validation_alias=_env("VIDEOGEN_BUDGET_PERIOD"))
     allow_unpriced: bool = Field(False, validation_alias=_env("VIDEOGEN_ALLOW_UNPRICED"))
     confirm_above_usd: float | None = Field(None, ge=0, validation_alias=_env("VIDEOGEN_CONFIRM_ABOVE_USD"))
-
-    @field_validator("max_cost_usd", "budget_usd", "confirm_above_usd", mode="before")
-    @classmethod
-    def _blank_is_unset(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
     # Which gateway takes a canonical model id (providers/policy.py): cheapest, prefer:a,b, pin:a; per model `id=`.
     routing: str = Field("cheapest", validation_alias=_env("VIDEOGEN_ROUTING"))
 
@@ -108,6 +108,17 @@ class Settings(_GatewaySettings):
     @property
     def routing_policy(self) -> Policy:
         return parse_policy(self.routing)
+
+    @field_validator("http_token", "http_tokens", "oauth_issuer", "oauth_audience", "max_cost_usd", "budget_usd",
+                     "confirm_above_usd", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """`VIDEOGEN_HTTP_TOKEN=""` (or spaces) means no token, never a token nobody can send; a blank cap, none."""
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if isinstance(value, str):
+            return value.strip() or None
+        return value
 
     @field_validator("home", "download_dir", mode="after")
     @classmethod
@@ -155,16 +166,27 @@ class Settings(_GatewaySettings):
                 active[provider_id] = GatewayConfig(base, key)
         return active
 
+    def http_principals(self) -> list[tuple[str, str]]:
+        """VIDEOGEN_HTTP_TOKENS as (principal, token) pairs in order; an entry without a colon has principal ""
+        (`serve --http` refuses it, naming the entry by position, never by its token)."""
+        raw = self.http_tokens.get_secret_value() if self.http_tokens is not None else ""
+        pairs = []
+        for item in filter(str.strip, raw.split(",")):
+            principal, colon, token = item.partition(":")
+            pairs.append((principal.strip(), token.strip()) if colon else ("", principal.strip()))
+        return pairs
+
     def secrets(self) -> list[str]:
         """Every configured secret value, for the log redaction filter."""
-        values = [self.api_key(p) for p in SPECS] + [self.http_token, self.database_url]
-        found = [v.get_secret_value() for v in values if v is not None and len(v.get_secret_value()) >= 4]
+        values = [self.api_key(p) for p in SPECS] + [self.http_token, self.http_tokens, self.database_url]
+        found = [v.get_secret_value() for v in values if v is not None]
+        found += [token for _, token in self.http_principals()]
         if self.database_url is not None:  # its password alone, wherever a driver message might quote it
             from urllib.parse import unquote, urlsplit
 
             password = urlsplit(self.database_url.get_secret_value()).password
-            found += [p for p in {password or "", unquote(password or "")} if len(p) >= 4]
-        return found
+            found += [password or "", unquote(password or "")]
+        return [v for v in found if len(v) >= 4]
 
     def missing_keys(self) -> list[str]:
         return [f"{SPECS[p].env_prefix}_API_KEY" for p in SPECS if not SPECS[p].keyless and self.api_key(p) is None]

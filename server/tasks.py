@@ -10,6 +10,10 @@ from pydantic import BaseModel, ConfigDict
 from providers.base import TaskStatus
 
 
+# Whom a task belongs to when nobody says: stdio, in-process clients, HTTP with one token or none (interface.md).
+DEFAULT_PRINCIPAL = "default"
+
+
 class TaskNotFound(LookupError):
     """No such task in the ledger."""
 

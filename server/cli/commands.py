@@ -274,14 +274,18 @@ async def doctor(settings: Settings, args: argparse.Namespace) -> int:
             reach = "built in" if spec.keyless else await _probe(client, config.base_url)
             rows.append({"provider": pid, "configured": True, "detail": "yes", "base_url": config.base_url,
                          "reachable": not reach.startswith("no"), "reach": reach})
-    problems = sum(r["reachable"] is False for r in rows)
+    from server.cli.http import describe_auth
+
+    auth_ok, auth = await describe_auth(settings)
+    problems = sum(r["reachable"] is False for r in rows) + (not auth_ok)
     home_ok = _writable(settings)
     keyed = any(not SPECS[p].keyless for p in active)
     if getattr(args, "json", False):
         print(dumps({"ok": not problems and home_ok, "providers": [{k: v for k, v in r.items() if k != "detail"}
                                                                    for r in rows],
                      "home": str(settings.home), "home_writable": home_ok, "videos_dir": str(settings.videos_dir),
-                     "default_wait": settings.default_wait, "gateway_key_set": keyed}))
+                     "default_wait": settings.default_wait, "gateway_key_set": keyed,
+                     "http_auth": {"ok": auth_ok, "detail": auth}}))
         return 1 if problems or not home_ok else 0
     table = Table(title="videogen-mcp doctor")
     for col in ("provider", "configured", "base URL", "reachable"):
@@ -291,6 +295,7 @@ async def doctor(settings: Settings, args: argparse.Namespace) -> int:
     out.print(table)
     out.print(f"home: {settings.home} ({'writable' if home_ok else 'NOT writable'}); "
               f"videos: {settings.videos_dir}; default wait {settings.default_wait:g} s")
+    out.print(f"serve --http: {auth}", markup=False)
     if not keyed:
         out.print("No gateway key is set: only the free sandbox is available. Set e.g. ORCAROUTER_API_KEY.")
     return 1 if problems or not home_ok else 0

@@ -32,7 +32,7 @@ from server.engine.copies import ELSEWHERE, Copies, local_copy
 from server.engine.polling import DownloadPlace, Poller, download_video, snapshot_changes, upstream_key
 from server.engine.schedule import Timing
 from server.engine.budget import Budget
-from server.tasks import Task, TaskNotFound
+from server.tasks import DEFAULT_PRINCIPAL, Task, TaskNotFound
 
 log = logging.getLogger(__name__)
 OnChange = Callable[[Task], Awaitable[None]]
@@ -188,14 +188,16 @@ class Engine:
     # -- the public API ---------------------------------------------------------------------------------------------
     async def start(self, target: Route | Provider, request: VideoRequest, *, idempotency_key: str | None = None,
                     download: bool = True, cost: tuple[float | None, str] | None = None,
-                    budget: Budget | None = None) -> Started:
+                    budget: Budget | None = None, principal: str = DEFAULT_PRINCIPAL) -> Started:
         """Record the task (state `submitting`) durably, then submit in the background; return at once.
 
         `target`: the route chosen at the tool boundary (routing.choose, which validated the request against it), or
-        a provider to pin (the request names its model). Dedupe: same idempotency_key -> that task; no key and an
-        identical request (same gateway, or same canonical model, and parameters) within the window -> that task.
+        a provider to pin (the request names its model). Dedupe, within `principal`'s own tasks: same
+        idempotency_key -> that task; no key and an identical request (same gateway, or same canonical model, and
+        parameters) within the window -> that task.
         `cost`: (estimated USD or None, basis) on the first gateway, recorded with the task; with `budget` it is
-        reserved in the same transaction, or BudgetExceeded is raised and nothing is recorded or sent.
+        reserved in the same transaction (against `principal`'s own spend), or BudgetExceeded is raised and nothing
+        is recorded or sent.
         """
         if self._tg is None:
             raise RuntimeError("the engine is not running; use `async with Engine(...)`")
@@ -213,7 +215,7 @@ class Engine:
             upstream_task_id=None, download=download, download_state=None, sandbox=bool(first.provider.sandbox),
             lease_owner=self.owner, lease_expires=now + self.timing.lease_ttl, warning=None, poll_failures=0,
             created_at=now, updated_at=now, cost_usd=cost[0] if cost else None, cost_basis=cost[1] if cost else None,
-            route_json=None if record is None else json.dumps(record), callback_digest=digest)
+            route_json=None if record is None else json.dumps(record), callback_digest=digest, principal=principal)
         limit = (budget.limit_usd, budget.since(now)) if budget is not None else None
         watch = self._watch(row.task_id)
         watch.submitting = True  # set before the row exists anywhere, so nothing mistakes it for an orphan
@@ -229,7 +231,7 @@ class Engine:
             if not reused:
                 watch.publish(stored)
                 if not self._spawn(self._submit, watch, route, request,
-                                   upstream_key(idempotency_key, row.task_id), callback):
+                                   upstream_key(idempotency_key, row.task_id, principal), callback):
                     await self._record(watch, submit.interrupted_changes(stored))
         if reused:
             watch.submitting = False
@@ -239,14 +241,16 @@ class Engine:
             return Started(self._view(watch.row or stored), True, reason)
         return Started(self._view(stored), False)
 
-    async def get(self, task_id: str) -> Task | None:
-        """The task as the ledger knows it (no upstream call); resumes its poller if it is still going."""
+    async def get(self, task_id: str, *, principal: str | None = None) -> Task | None:
+        """The task as the ledger knows it (no upstream call); resumes its poller if it is still going. With
+        `principal`, another principal's task is as absent as a task that never was (so are the other methods')."""
         row = await self.ledger.get(task_id)
-        if row is None:
+        if row is None or not _visible(row, principal):
             return None
         return self._view(self._ensure(row, asked=True).row or row)
 
-    async def wait(self, task_id: str, timeout: float, on_change: OnChange | None = None) -> Task:
+    async def wait(self, task_id: str, timeout: float, on_change: OnChange | None = None, *,
+                   principal: str | None = None) -> Task:
         """Wait up to `timeout` s for the task to end (and its download to finish).
 
         Makes sure exactly one poller runs for the task (across processes: the lease). Calls `on_change` with the
@@ -257,8 +261,8 @@ class Engine:
         row = watch.row if watch is not None else None
         if row is None:
             row = await self.ledger.get(task_id)
-            if row is None:
-                raise TaskNotFound(f"No task {task_id!r} in the ledger.")
+        if row is None or not _visible(row, principal):
+            raise TaskNotFound(f"No task {task_id!r} in the ledger.")
         watch = self._ensure(row, asked=True)
         if timeout <= 0:
             return self._view(watch.row or row)
@@ -294,15 +298,16 @@ class Engine:
         return True
 
     async def adopt(self, provider: Provider, upstream_id: str, *, task_id: str | None = None,
-                    download: bool = True) -> Task:
+                    download: bool = True, principal: str | None = None) -> Task:
         """Follow the gateway's own job `upstream_id` from now on, like any task (see adopt.follow)."""
         row = await adopt.follow(self.ledger, provider, upstream_id, task_id=task_id, download=download,
-                                 timeout=self._poller.check_timeout, changes_for=snapshot_changes)
+                                 timeout=self._poller.check_timeout, changes_for=snapshot_changes,
+                                 principal=principal)
         return self._view(self._ensure(row, asked=True).row or row)
 
-    async def list(self, limit: int = 50) -> list[Task]:
-        """Most recent tasks first."""
-        return [self._view(row) for row in await self.ledger.list(limit)]
+    async def list(self, limit: int = 50, *, principal: str | None = None) -> list[Task]:
+        """Most recent tasks first (only `principal`'s when given; all of them for the operator's CLI)."""
+        return [self._view(row) for row in await self.ledger.list(limit, principal=principal)]
 
     async def recover(self, *, resume: bool = True, since: float | None = None) -> dict[str, int]:
         """After a restart: settle orphaned submits honestly, and (optionally) resume polling unfinished tasks that
@@ -418,7 +423,8 @@ class Engine:
         """A `submitting` row whose submitter is gone: adopt the job if the gateway can find it, else say unknown."""
         watch.publish(row)
         provider = self.providers.get(row.provider)
-        found = await submit.find(provider, upstream_key(row.idempotency_key, row.task_id), self._poller.check_timeout)
+        key = upstream_key(row.idempotency_key, row.task_id, row.principal)
+        found = await submit.find(provider, key, self._poller.check_timeout)
         if found is not None:
             await self._accept(watch, found, "reconciled by idempotency key after a restart")
         else:
@@ -531,3 +537,7 @@ class Engine:
             await on_change(task)
         except Exception:  # a broken progress channel must not end the wait
             log.warning("on_change callback failed for %s", task.task_id, exc_info=True)
+
+
+def _visible(row: TaskRow, principal: str | None) -> bool:
+    return principal is None or row.principal == principal

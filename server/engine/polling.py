@@ -24,6 +24,7 @@ from server.engine import adopt
 from server.engine.callbacks import Wakes
 from server.engine.history import History
 from server.engine.schedule import PollSchedule, Timing
+from server.tasks import DEFAULT_PRINCIPAL
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +43,14 @@ _FAILURE_NOTE = {
 }
 
 
-def upstream_key(idempotency_key: str | None, task_id: str) -> str:
-    """The Idempotency-Key sent to the gateway: the agent's key when it is a safe header token, else a digest of it."""
+def upstream_key(idempotency_key: str | None, task_id: str, principal: str = DEFAULT_PRINCIPAL) -> str:
+    """The Idempotency-Key sent to the gateway: the agent's key when it is a safe header token, else a digest of it.
+    Another principal's key is always a digest that includes the principal: every principal shares the gateway
+    account, so the same key from two principals must not name one gateway job."""
     if idempotency_key is None:
         return task_id
+    if principal != DEFAULT_PRINCIPAL:
+        return "vgk_" + hashlib.sha256(f"{principal}\n{idempotency_key}".encode()).hexdigest()[:32]
     if _HEADER_SAFE.fullmatch(idempotency_key):
         return idempotency_key
     return "vgk_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
@@ -215,7 +220,7 @@ class Poller:
         if row.upstream_task_id:
             return await provider.get(row.upstream_task_id)
         if provider.capabilities.find:  # the lookup by idempotency key first: exact, where the gateway kept the key
-            found = await provider.find(upstream_key(row.idempotency_key, row.task_id))
+            found = await provider.find(upstream_key(row.idempotency_key, row.task_id, row.principal))
             if found is not None or not provider.task_listing:
                 return found
         # the one listed job that matches, if exactly one does (the key was lost, or the gateway has no lookup)

@@ -24,7 +24,7 @@ import anyio.to_thread
 
 from providers.base import TaskStatus
 from server.ledger.owners import owner_alive
-from server.tasks import Task, TaskCost, TaskError
+from server.tasks import DEFAULT_PRINCIPAL, Task, TaskCost, TaskError
 
 if TYPE_CHECKING:
     import sqlite3  # imported on first use: not on the server's start-up path
@@ -89,6 +89,16 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
     (4, ("ALTER TABLE tasks ADD COLUMN route_json TEXT",)),
     # A completion callback's proof (issue 16): the digest of the task's token (the token itself is never kept).
     (5, ("ALTER TABLE tasks ADD COLUMN callback_digest TEXT",)),
+    # Principals (issue 13): a task belongs to one (an HTTP client's token name or OAuth subject; earlier tasks to
+    # the default principal), and an idempotency key is unique per principal. The key column's global UNIQUE cannot
+    # be dropped portably (SQLite keeps it in the table's definition), so the keys move to a new column; the old one
+    # stays as `unscoped_key`, always NULL (NULLs never collide), and nothing reads it.
+    (6, ("ALTER TABLE tasks ADD COLUMN principal TEXT NOT NULL DEFAULT 'default'",
+         "ALTER TABLE tasks RENAME COLUMN idempotency_key TO unscoped_key",
+         "ALTER TABLE tasks ADD COLUMN idempotency_key TEXT",
+         "UPDATE tasks SET idempotency_key = unscoped_key, unscoped_key = NULL",
+         "CREATE UNIQUE INDEX tasks_by_key ON tasks (principal, idempotency_key)",
+         "CREATE INDEX tasks_by_principal ON tasks (principal, created_at)")),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -160,6 +170,7 @@ class TaskRow:
     cost_basis: str | None = None  # what it assumes and where the price comes from; None: never estimated
     route_json: str | None = None
     callback_digest: str | None = None  # a gateway that calls back proves it with the token this is the digest of
+    principal: str = DEFAULT_PRINCIPAL
 
     @property
     def terminal(self) -> bool:
@@ -191,7 +202,7 @@ _COLUMNS = tuple(f.name for f in fields(TaskRow))
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM tasks "
 # provider and model change only when a routed submit fails over to the next gateway (nothing was created before)
 _UPDATABLE = frozenset(_COLUMNS) - {"task_id", "fingerprint", "request_json",
-                                    "idempotency_key", "created_at", "sandbox", "callback_digest"}
+                                    "idempotency_key", "created_at", "sandbox", "callback_digest", "principal"}
 
 
 def _dt(value: float | None) -> datetime | None:
@@ -222,8 +233,10 @@ def _fetch(conn: Conn, task_id: str, lock: str = "") -> TaskRow | None:
 _SPENT = "FROM tasks WHERE created_at >= ? AND state NOT IN ('failed', 'cancelled')"
 
 
-def _spent(conn: Conn, since: float) -> float:
-    return float(conn.execute("SELECT COALESCE(SUM(cost_usd), 0) " + _SPENT, (since,)).fetchone()[0])
+def _spent(conn: Conn, since: float, principal: str) -> float:
+    """A principal's estimated spend since `since`: each principal has its own budget (issue 13)."""
+    sql = "SELECT COALESCE(SUM(cost_usd), 0) " + _SPENT + " AND principal = ?"
+    return float(conn.execute(sql, (since, principal)).fetchone()[0])
 
 
 def make_private(path: Path, *, posix: bool = os.name == "posix") -> None:
@@ -361,9 +374,11 @@ class Ledger:
     async def get(self, task_id: str) -> TaskRow | None:
         return await self._run(lambda c: _fetch(c, task_id), write=False)
 
-    async def list(self, limit: int = 50) -> builtins.list[TaskRow]:
-        sql = _SELECT + f"ORDER BY {self.newest_first} LIMIT ?"
-        return await self._run(lambda c: [_made(r) for r in c.execute(sql, (limit,))], write=False)
+    async def list(self, limit: int = 50, *, principal: str | None = None) -> builtins.list[TaskRow]:
+        """Most recent first; only `principal`'s tasks when given."""
+        where, args = ("WHERE principal = ? ", (principal, limit)) if principal is not None else ("", (limit,))
+        sql = _SELECT + where + f"ORDER BY {self.newest_first} LIMIT ?"
+        return await self._run(lambda c: [_made(r) for r in c.execute(sql, args)], write=False)
 
     async def recent(self, since: float, limit: int = 2000) -> builtins.list[TaskRow]:
         """Tasks created since `since`, newest first: what the gateways did lately (routing's shared health)."""
@@ -377,12 +392,15 @@ class Ledger:
         args = (float("-inf") if since is None else since, limit)
         return await self._run(lambda c: [_made(r) for r in c.execute(sql, args)], write=False)
 
-    async def spend(self, since: float) -> builtins.list[dict[str, Any]]:
-        """Estimated spend since `since` per provider: tasks, priced USD total, and how many had no price."""
+    async def spend(self, since: float, principal: str | None = None) -> builtins.list[dict[str, Any]]:
+        """Estimated spend since `since` per provider: tasks, priced USD total, and how many had no price (only
+        `principal`'s tasks when given; everyone's for the operator's CLI)."""
+        where, args = (" AND principal = ?", (since, principal)) if principal is not None else ("", (since,))
         sql = ("SELECT provider, COUNT(*), COALESCE(SUM(cost_usd), 0), "
-               "SUM(CASE WHEN cost_usd IS NULL THEN 1 ELSE 0 END) " + _SPENT + " GROUP BY provider ORDER BY provider")
+               "SUM(CASE WHEN cost_usd IS NULL THEN 1 ELSE 0 END) " + _SPENT + where
+               + " GROUP BY provider ORDER BY provider")
         keys = ("provider", "tasks", "usd", "unpriced")
-        return await self._run(lambda c: [dict(zip(keys, r, strict=True)) for r in c.execute(sql, (since,))],
+        return await self._run(lambda c: [dict(zip(keys, r, strict=True)) for r in c.execute(sql, args)],
                                write=False)
 
     async def durations(self, since: float, limit: int = 5000) -> builtins.list[tuple[str, str, float]]:
@@ -405,7 +423,8 @@ class Ledger:
     # -- writes -----------------------------------------------------------------------------------------------------
     async def create(self, row: TaskRow, *, dedupe_window: float,
                      budget: tuple[float, float] | None = None) -> tuple[TaskRow, bool]:
-        """Insert `row` unless its idempotency key exists, or (no key) the same fingerprint is recent and not failed.
+        """Insert `row` unless its principal has a task with its idempotency key, or (no key) one with the same
+        fingerprint, recent and not failed.
 
         budget: (limit_usd, since): a new row's cost_usd is reserved against the spend since `since`, or
         BudgetExceeded is raised and nothing is written. Returns (the row now in the ledger, reused). One exclusive
@@ -413,18 +432,20 @@ class Ledger:
         """
 
         def body(conn: Conn) -> tuple[TaskRow, bool]:
-            if row.idempotency_key is not None:
-                found = conn.execute(_SELECT + "WHERE idempotency_key = ?", (row.idempotency_key,)).fetchone()
+            if row.idempotency_key is not None:  # keys and the dedupe window are the principal's own
+                found = conn.execute(_SELECT + "WHERE principal = ? AND idempotency_key = ?",
+                                     (row.principal, row.idempotency_key)).fetchone()
             elif dedupe_window > 0:
                 found = conn.execute(
-                    _SELECT + "WHERE fingerprint = ? AND created_at >= ? AND state NOT IN ('failed', 'cancelled') "
-                    "ORDER BY created_at DESC LIMIT 1", (row.fingerprint, row.created_at - dedupe_window)).fetchone()
+                    _SELECT + "WHERE principal = ? AND fingerprint = ? AND created_at >= ? "
+                    "AND state NOT IN ('failed', 'cancelled') ORDER BY created_at DESC LIMIT 1",
+                    (row.principal, row.fingerprint, row.created_at - dedupe_window)).fetchone()
             else:
                 found = None
             if found is not None:
                 return _made(found), True
             if budget is not None:  # an unpriced row (allowed by policy) reserves nothing, but needs budget left
-                spent = _spent(conn, budget[1])
+                spent = _spent(conn, budget[1], row.principal)
                 if (spent + row.cost_usd > budget[0] + 1e-9 if row.cost_usd is not None else
                         spent >= budget[0] - 1e-9):
                     raise BudgetExceeded(spent, budget[0])

@@ -21,6 +21,7 @@ from providers.prices import Estimate, estimate
 from server.engine import budget as limits_
 from server.engine.budget import Budget, Limits
 from server.surface import confirm
+from server.surface.principal import principal_of
 from server.surface.render import error_result
 
 if TYPE_CHECKING:
@@ -93,7 +94,7 @@ async def check(ctx: ServerRequestContext, rt: Runtime, provider: Provider, requ
     the user (2026-07-28 input_required); or Cleared."""
     model, est, limits = assess(rt, provider, request, max_cost_usd)
     if dry_run:
-        spent = await budget_spent(rt, limits.budget)
+        spent = await budget_spent(rt, limits.budget, principal_of(ctx.request))
         return dry_run_result(provider, request, est, limits, max_cost_usd, spent)
     if why := limits_.refusal(model, est, limits):
         return error_result(why)
@@ -116,11 +117,12 @@ def approval_question(model: str, est: Estimate) -> str:
             + (f", as of {est.as_of}" if est.as_of else "") + ")")
 
 
-async def budget_spent(rt: Runtime, budget: Budget | None) -> float | None:
-    """What the period's tasks have reserved so far (a read; the reservation itself happens in Ledger.create)."""
+async def budget_spent(rt: Runtime, budget: Budget | None, principal: str) -> float | None:
+    """What the principal's tasks in the period have reserved so far (a read; the reservation itself happens in
+    Ledger.create): each principal has its own budget."""
     if budget is None:
         return None
-    rows = await (await rt.engine()).ledger.spend(budget.since(time.time()))
+    rows = await (await rt.engine()).ledger.spend(budget.since(time.time()), principal)
     return float(sum(r["usd"] for r in rows))
 
 

@@ -12,6 +12,7 @@ import mcp_types as t
 from mcp.server.context import ServerRequestContext
 from mcp.shared.exceptions import MCPError
 
+from server.surface.principal import principal_of
 from server.surface.render import task_uri, video_uri
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ MAX_VIDEO_RESOURCE_BYTES = 100 * 1024 * 1024  # base64 in JSON beyond this helps
 async def list_resources(ctx: ServerRequestContext, params: t.PaginatedRequestParams | None) -> t.ListResourcesResult:
     rt = cast("Runtime", ctx.lifespan_context)  # what app.py's lifespan yields
     resources = [t.Resource(uri=TASKS_URI, name="tasks", title="Recent video tasks", mime_type="application/json")]
-    for task in await (await rt.engine()).list(20):
+    for task in await (await rt.engine()).list(20, principal=principal_of(ctx.request)):
         resources.append(t.Resource(uri=task_uri(task.task_id), name=task.task_id, mime_type="application/json",
                                     title=f"Video task {task.task_id} ({task.status.value})"))
         if task.local_path:
@@ -52,14 +53,14 @@ async def read_resource(ctx: ServerRequestContext, params: t.ReadResourceRequest
     rt = cast("Runtime", ctx.lifespan_context)  # what app.py's lifespan yields
     uri = str(params.uri)
     if uri == TASKS_URI:
-        tasks = [task.public() for task in await (await rt.engine()).list(50)]
+        tasks = [task.public() for task in await (await rt.engine()).list(50, principal=principal_of(ctx.request))]
         return t.ReadResourceResult(contents=[
             t.TextResourceContents(uri=uri, mime_type="application/json", text=json.dumps({"tasks": tasks}))
         ])
     kind, _, task_id = uri.removeprefix("videogen://").partition("/")
     if kind not in ("tasks", "videos") or not task_id:
         raise _not_found(uri, "known resources: videogen://tasks, videogen://tasks/{id}, videogen://videos/{id}")
-    task = await (await rt.engine()).get(task_id)
+    task = await (await rt.engine()).get(task_id, principal=principal_of(ctx.request))
     if task is None:
         raise _not_found(uri, "no such task")
     if kind == "tasks":

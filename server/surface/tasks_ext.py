@@ -16,6 +16,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from providers.base import TaskStatus
+from server.surface.principal import principal_of
 from server.surface.progress import describe
 from server.surface.render import task_result
 from server.tasks import Task, TaskNotFound
@@ -79,7 +80,8 @@ async def _task(ctx: ServerRequestContext, task_id: str) -> Task:
     _require(ctx)
     rt = cast("Runtime", ctx.lifespan_context)  # what app.py's lifespan yields
     try:
-        return await (await rt.engine()).wait(task_id, 0)  # one ledger read; resumes polling of an unfinished task
+        # one ledger read; resumes polling of an unfinished task. Another principal's task is unknown here too.
+        return await (await rt.engine()).wait(task_id, 0, principal=principal_of(ctx.request))
     except TaskNotFound:
         raise MCPError(code=t.INVALID_PARAMS, message=f"Unknown task {task_id}") from None
 

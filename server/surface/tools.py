@@ -21,6 +21,7 @@ from server.engine.budget import Limits
 from server.media import images
 from server.media import download as media
 from server.surface import canonical, tasks_ext
+from server.surface.principal import principal_of
 from server.surface.progress import Progress
 from server.surface.render import error_result, served_video_url, task_result
 from server.surface.schemas import MAX_WAIT, model_public
@@ -240,13 +241,14 @@ async def wait_with_progress(ctx: ServerRequestContext, rt: Runtime, task_id: st
     """Wait on the engine until the task ends or the deadline passes, streaming progress to the client."""
     engine = await rt.engine()
     timeout = max(0.0, deadline - time.monotonic())
-    first = await engine.wait(task_id, 0)  # one ledger read; raises TaskNotFound here, not inside the task group
+    mine = principal_of(ctx.request)
+    first = await engine.wait(task_id, 0, principal=mine)  # one ledger read; TaskNotFound here, not in the group
     if timeout == 0:
         return first
     progress = Progress(ctx.session.report_progress)
     async with anyio.create_task_group() as tg:
         tg.start_soon(progress.heartbeat)
-        task = await engine.wait(task_id, timeout, progress.update)  # on_change gets the current state first
+        task = await engine.wait(task_id, timeout, progress.update, principal=mine)  # current state first
         tg.cancel_scope.cancel()
     return task
 
@@ -278,7 +280,8 @@ async def generate_video(
     engine = await rt.engine()
     try:
         started_task = await engine.start(route, request, idempotency_key=args.idempotency_key, download=download,
-                                          cost=cleared.cost, budget=cleared.budget)
+                                          cost=cleared.cost, budget=cleared.budget,
+                                          principal=principal_of(ctx.request))
     except BudgetExceeded as exc:
         assert cleared.budget is not None
         return cost.over_budget(cleared.estimate, cleared.budget, exc.spent, time.time())
@@ -305,13 +308,14 @@ def routed_dry_run(result: t.CallToolResult, route: routing.Route) -> None:
 async def get_video_task(ctx: ServerRequestContext, rt: Runtime, arguments: dict[str, Any]) -> t.CallToolResult:
     started = time.monotonic()
     args: GetArgs = parse(GetArgs, arguments)
-    task_id = await adopt(rt, args) if args.upstream_task_id else args.task_id
+    task_id = await adopt(rt, args, principal_of(ctx.request)) if args.upstream_task_id else args.task_id
     if task_id is None:
         raise ToolInputError("Pass task_id, or provider and upstream_task_id to adopt a gateway's job by its id.")
     try:
         task = await wait_with_progress(ctx, rt, task_id, started + args.wait_seconds)
     except TaskNotFound:
-        recent = ", ".join(x.task_id for x in await (await rt.engine()).list(5)) or "none yet"
+        mine = await (await rt.engine()).list(5, principal=principal_of(ctx.request))  # never another's ids
+        recent = ", ".join(x.task_id for x in mine) or "none yet"
         raise ToolInputError(
             f"Task {task_id!r} not found on this server. Recent task ids: {recent}."
         ) from None
@@ -319,14 +323,14 @@ async def get_video_task(ctx: ServerRequestContext, rt: Runtime, arguments: dict
                        served_url=served_url(ctx, rt, task))
 
 
-async def adopt(rt: Runtime, args: GetArgs) -> str:
+async def adopt(rt: Runtime, args: GetArgs, principal: str) -> str:
     """Follow the gateway's job `upstream_task_id` (attached to `task_id` when given); the task id that follows it."""
     provider = rt.providers.get(args.provider or "")
     if provider is None:
         raise ToolInputError(f"upstream_task_id needs provider, one of: {', '.join(rt.providers) or 'none'}.")
     try:
         task = await (await rt.engine()).adopt(provider, args.upstream_task_id or "", task_id=args.task_id,
-                                               download=rt.download_default)
+                                               download=rt.download_default, principal=principal)
     except AdoptError as exc:
         raise ToolInputError(str(exc)) from None
     except ProviderError as exc:
