@@ -24,7 +24,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from providers import catalogs
-from providers.sandbox_font import printable
 
 DEFAULT_SECONDS = 8.0
 SECONDS_HEADER = "X-Sandbox-Job-Seconds"  # the adapter's `seconds` option (VIDEOGEN_SANDBOX_SECONDS)
@@ -88,8 +87,10 @@ class Job:
 
 def clip_part(body: dict[str, Any], prompt: str) -> str:
     """The id's description of the clip to render: '<seconds>s<w>x<h>[a]_<slug of the prompt's words>'."""
+    from providers.sandbox_font import printable  # the font's table loads on the first job, not at start-up
+
     try:
-        seconds = min(600, max(1, round(float(body.get("seconds") or 5))))
+        seconds = min(60, max(1, round(float(body.get("seconds") or 5))))  # a minute renders in ~2 s of CPU
     except (TypeError, ValueError):
         seconds = 5
     metadata = body.get("metadata")
