@@ -7,6 +7,7 @@ Blocking CPU work: callers run these in a worker thread. PyAV is imported on the
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -21,6 +22,8 @@ from server.media import files
 if TYPE_CHECKING:
     from av.container import InputContainer
     from av.video.frame import VideoFrame
+
+log = logging.getLogger(__name__)
 
 POSTER_AT = 0.25  # of the duration: past a fade-in, and past an image-to-video job's first frame (the input image)
 POSTER_SIDE = 640  # px, the longer side: a 16:9 poster is 640x360, about 20-40 KB
@@ -54,12 +57,19 @@ def poster_path(video: Path) -> Path:
 
 
 def inspect(video: Path, *, poster: bool) -> MediaFacts:
-    """The video's facts; with `poster`, its poster frame is also written beside it (atomically)."""
+    """The video's facts; with `poster`, its poster frame is also written beside it (atomically). A poster that
+    cannot be made (a frame that does not decode, a full disk, the old poster open in a viewer on Windows) is
+    logged and skipped: the facts stand on their own."""
+    import av
+
     with _Open(video) as container:
         facts = _facts(container, video)
         if poster:
-            frame = next(_frames_at(container, [facts.duration_s * POSTER_AT]))
-            _write_atomic(poster_path(video), _jpeg(_fit(frame, POSTER_SIDE)))
+            try:
+                frame = next(_frames_at(container, [facts.duration_s * POSTER_AT]))
+                _write_atomic(poster_path(video), _jpeg(_fit(frame, POSTER_SIDE)))
+            except (ProbeError, av.FFmpegError, OSError, ValueError) as exc:
+                log.warning("no poster for %s: %s", video.name, exc)
     return facts
 
 

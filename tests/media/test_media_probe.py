@@ -143,3 +143,13 @@ def test_differences_can_leave_the_resolution_out_and_see_unasked_audio():
     facts = MediaFacts(duration_s=8.0, width=640, height=360, fps=24.0, has_audio=True, bytes=1)
     assert differences({"resolution": "1080p", "duration": 8}, facts, resolution=False) == []
     assert differences({"audio": False}, facts) == ["asked for no audio, got an audio track"]
+
+
+def test_a_poster_that_cannot_be_written_leaves_the_facts(portrait: Path, tmp_path: Path, caplog):
+    video = tmp_path / "vg_blocked.mp4"
+    video.write_bytes(portrait.read_bytes())
+    probe.poster_path(video).mkdir()  # a folder where the poster should go: the rename into place fails
+    facts = probe.inspect(video, poster=True)
+    assert facts.duration_s == 5.0 and facts.bytes == video.stat().st_size
+    assert "no poster for vg_blocked.mp4" in caplog.text
+    assert not list(tmp_path.glob("*.part"))
