@@ -36,6 +36,18 @@ class TaskCost(BaseModel):
     basis: str
 
 
+class Media(BaseModel):
+    """What the saved video holds, read from the file (server.media.probe), which may not be what was asked."""
+
+    model_config = ConfigDict(defer_build=True)
+    duration_s: float
+    width: int
+    height: int
+    fps: float | None = None
+    has_audio: bool
+    bytes: int
+
+
 class Task(BaseModel):
     model_config = ConfigDict(defer_build=True)
     task_id: str  # minted here ("vg_" + 32 hex), stable across restarts
@@ -55,6 +67,7 @@ class Task(BaseModel):
     cost: TaskCost | None = None  # the estimate recorded before it was sent (None: a task from before estimates)
     # A canonical model id's route: asked, gateway (the one holding the job), why, order, tried, note.
     route: dict[str, Any] | None = None
+    media: Media | None = None  # once the video is saved
 
     def public(self) -> dict[str, Any]:
         """The structured content sent to clients (JSON types only)."""
@@ -81,6 +94,7 @@ TASK_OUTPUT_SCHEMA: dict[str, Any] = {
         "updated_at": {"type": "string"},
         "sandbox": {"type": "boolean"},
         "warning": _nullable_str,
+        # `media` (an object or null) goes unnamed, like error's fields: the schema allows properties it does not name
     },
     "required": ["task_id", "provider", "model", "status", "created_at", "updated_at", "sandbox"],
 }

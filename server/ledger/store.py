@@ -24,7 +24,7 @@ import anyio.to_thread
 
 from providers.base import TaskStatus
 from server.ledger.owners import owner_alive
-from server.tasks import DEFAULT_PRINCIPAL, Task, TaskCost, TaskError
+from server.tasks import DEFAULT_PRINCIPAL, Media, Task, TaskCost, TaskError
 
 if TYPE_CHECKING:
     import sqlite3  # imported on first use: not on the server's start-up path
@@ -99,6 +99,8 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
          "UPDATE tasks SET idempotency_key = unscoped_key, unscoped_key = NULL",
          "CREATE UNIQUE INDEX tasks_by_key ON tasks (principal, idempotency_key)",
          "CREATE INDEX tasks_by_principal ON tasks (principal, created_at)")),
+    # What the saved video holds (issue 12): its duration, size, fps, audio and bytes, read from the file (JSON).
+    (7, ("ALTER TABLE tasks ADD COLUMN media_json TEXT",)),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -171,6 +173,7 @@ class TaskRow:
     route_json: str | None = None
     callback_digest: str | None = None  # a gateway that calls back proves it with the token this is the digest of
     principal: str = DEFAULT_PRINCIPAL
+    media_json: str | None = None  # what the saved video holds (server.media.probe), as JSON
 
     @property
     def terminal(self) -> bool:
@@ -195,6 +198,7 @@ class TaskRow:
             sandbox=self.sandbox, warning=self.warning,
             cost=None if self.cost_basis is None else TaskCost(estimate_usd=self.cost_usd, basis=self.cost_basis),
             route=json.loads(self.route_json) if self.route_json else None,
+            media=Media.model_validate_json(self.media_json) if self.media_json else None,
         )
 
 
