@@ -17,6 +17,7 @@ from mcp.server import Server
 from providers import registry
 from providers.base import Provider
 from server.surface import resources
+from server.surface import apps
 from server.surface import tasks_ext
 from server.runtime import Runtime
 from server.settings import Settings
@@ -196,4 +197,5 @@ def build_server(
         on_read_resource=resources.read_resource,
     )
     tasks_ext.install(server)
+    apps.install(server)
     return server

@@ -12,6 +12,7 @@ import mcp_types as t
 from mcp.server.context import ServerRequestContext
 from mcp.shared.exceptions import MCPError
 
+from server.surface import apps
 from server.surface.render import task_uri, video_uri
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ MAX_VIDEO_RESOURCE_BYTES = 100 * 1024 * 1024  # base64 in JSON beyond this helps
 async def list_resources(ctx: ServerRequestContext, params: t.PaginatedRequestParams | None) -> t.ListResourcesResult:
     rt = cast("Runtime", ctx.lifespan_context)  # what app.py's lifespan yields
     resources = [t.Resource(uri=TASKS_URI, name="tasks", title="Recent video tasks", mime_type="application/json")]
+    resources.append(apps.PLAYER_RESOURCE)
     for task in await (await rt.engine()).list(20):
         resources.append(t.Resource(uri=task_uri(task.task_id), name=task.task_id, mime_type="application/json",
                                     title=f"Video task {task.task_id} ({task.status.value})"))
@@ -51,6 +53,8 @@ def _not_found(uri: str, why: str) -> MCPError:
 async def read_resource(ctx: ServerRequestContext, params: t.ReadResourceRequestParams) -> t.ReadResourceResult:
     rt = cast("Runtime", ctx.lifespan_context)  # what app.py's lifespan yields
     uri = str(params.uri)
+    if uri == apps.PLAYER_URI:
+        return await apps.read_player()
     if uri == TASKS_URI:
         tasks = [task.public() for task in await (await rt.engine()).list(50)]
         return t.ReadResourceResult(contents=[
