@@ -104,7 +104,7 @@ class Host:
         with anyio.fail_after(20):
             await self.page.evaluate("o => videogenHost.open(o)", {"html": item.text, "tool": dump(tool),
                                                                   "theme": theme, "variables": variables or {}})
-        return await (await self.page.query_selector("iframe")).content_frame()
+        return await (await self.page.query_selector_all("iframe"))[-1].content_frame()  # the view just opened
 
     async def call(self, name: str, args: dict[str, Any],
                    edit: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
@@ -243,3 +243,21 @@ async def test_above_the_inline_cap_the_view_says_where_the_video_is_and_reads_n
         await host.screenshot("player-over-cap.png")
         assert not [a for a in host.asked if a[1].startswith("videogen://videos/")], host.asked
         assert host.problems == [], host.problems
+
+
+async def test_a_failed_job_and_a_refused_call_read_as_such(server, host_script, tmp_path):
+    async with hosted(server, host_script, tmp_path / "profile") as host:
+        view = await host.open("generate_video", theme="dark")
+        task = (await host.call("generate_video", {"model": MODEL, "prompt": "please [fail]", "wait_seconds": 30}))
+        assert task["structuredContent"]["status"] == "failed"
+        await view.locator("#note.error").wait_for(state="visible", timeout=10_000)
+        assert task["structuredContent"]["error"]["message"] in await text(view, "#note")
+        assert await view.locator("#stage").is_hidden() and await view.locator("#bar").is_hidden()
+
+        view = await host.open("generate_video", theme="dark")  # a second call, a second view
+        refused = await host.call("generate_video", {"model": MODEL, "prompt": "x", "duration": 7})
+        assert refused["isError"]
+        await view.locator("#note.error").wait_for(state="visible", timeout=10_000)
+        assert "5 or 10" in await text(view, "#note")  # the refusal's own words, which name what is allowed
+        await host.screenshot("player-failures.png")
+        assert host.asked == [] and host.problems == [], (host.asked, host.problems)
