@@ -22,16 +22,15 @@ window.videogenHost = {
     frame.style.cssText = "display: block; width: 560px; height: 200px; border: 1px solid #8886; border-radius: 8px";
     frame.srcdoc = html.replace(/<head>/i, `<head><meta http-equiv="Content-Security-Policy" content="${DEFAULT_CSP}">`);
     document.body.append(frame);
+    this.context = {
+      theme, styles: { variables: variables || {} }, displayMode: "inline", availableDisplayModes: ["inline"],
+      platform: "web", toolInfo: { tool }, containerDimensions: { width: 560, maxHeight: 900 },
+    };
     const bridge = new AppBridge(
       null,
       { name: "videogen-browser-test", version: "1.0.0" },
       { serverTools: {}, serverResources: {}, openLinks: {} },
-      {
-        hostContext: {
-          theme, styles: { variables: variables || {} }, displayMode: "inline", availableDisplayModes: ["inline"],
-          platform: "web", toolInfo: { tool }, containerDimensions: { width: 560, maxHeight: 900 },
-        },
-      },
+      { hostContext: this.context },
     );
     bridge.onreadresource = (params) => window.mcpCall("resources/read", params);
     bridge.oncalltool = (params) => window.mcpCall("tools/call", params);
@@ -45,4 +44,6 @@ window.videogenHost = {
 
   input(args) { return this.bridge.sendToolInput({ arguments: args }); },
   result(result) { return this.bridge.sendToolResult(result); },
+  // The user switched the host's theme: ui/notifications/host-context-changed with what changed.
+  setTheme(theme) { this.context = { ...this.context, theme }; this.bridge.setHostContext(this.context); },
 };

@@ -179,10 +179,14 @@ async def test_the_view_plays_the_finished_video_inside_the_official_host_bridge
         view = await host.open("generate_video", theme="dark")
         args = {"model": MODEL, "prompt": "a lighthouse at dusk, waves rolling in", "duration": 5,
                 "aspect_ratio": "16:9", "wait_seconds": 30}
-        task = (await host.call("generate_video", args))["structuredContent"]
+        result = await host.call("generate_video", args)
+        task = result["structuredContent"]
         assert task["status"] == "succeeded" and task["local_path"]
 
-        await view.locator("#play").click(timeout=10_000)
+        await view.locator("#play").wait_for(state="visible", timeout=10_000)
+        if any(block["type"] == "image" for block in result["content"]):  # the poster frame, shown before play
+            assert await view.locator("#poster").evaluate("i => i.complete && i.naturalWidth > 0")
+        await view.locator("#play").click()
         state = await playing(view)
         shot = await host.screenshot("player-playing.png")
 
@@ -191,6 +195,10 @@ async def test_the_view_plays_the_finished_video_inside_the_official_host_bridge
         if "media" in task:
             assert abs(state["duration"] - task["media"]["duration_s"]) < 0.05, (state, task["media"])
         assert await view.evaluate("() => document.documentElement.dataset.theme") == "dark"
+        await host.page.evaluate("() => videogenHost.setTheme('light')")
+        with anyio.fail_after(5):
+            while await view.evaluate("() => document.documentElement.dataset.theme") != "light":
+                await anyio.sleep(0.05)
         assert "sandbox" in await text(view, "#badge") and args["prompt"] in await text(view, "#prompt")
         assert ("resources/read", f"videogen://videos/{task['task_id']}") in host.asked
         assert not [a for a in host.asked if a[0] == "tools/call"], "a finished task needs no follow-up"
