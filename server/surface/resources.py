@@ -12,8 +12,8 @@ import mcp_types as t
 from mcp.server.context import ServerRequestContext
 from mcp.shared.exceptions import MCPError
 
-from server.surface import apps
 from server.surface.render import task_uri, video_uri
+from server.surface import apps  # the MCP Apps view
 
 if TYPE_CHECKING:
     from server.runtime import Runtime
