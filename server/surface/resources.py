@@ -25,13 +25,13 @@ MAX_VIDEO_RESOURCE_BYTES = 100 * 1024 * 1024  # base64 in JSON beyond this helps
 async def list_resources(ctx: ServerRequestContext, params: t.PaginatedRequestParams | None) -> t.ListResourcesResult:
     rt = cast("Runtime", ctx.lifespan_context)  # what app.py's lifespan yields
     resources = [t.Resource(uri=TASKS_URI, name="tasks", title="Recent video tasks", mime_type="application/json")]
-    resources.append(apps.PLAYER_RESOURCE)
     for task in await (await rt.engine()).list(20):
         resources.append(t.Resource(uri=task_uri(task.task_id), name=task.task_id, mime_type="application/json",
                                     title=f"Video task {task.task_id} ({task.status.value})"))
         if task.local_path:
             resources.append(t.Resource(uri=video_uri(task.task_id), name=f"{task.task_id}.mp4",
                                         title=f"Video of task {task.task_id}", mime_type="video/mp4"))
+    resources.append(apps.PLAYER_RESOURCE)
     return t.ListResourcesResult(resources=resources)
 
 
