@@ -202,6 +202,10 @@ async def test_the_view_plays_the_finished_video_inside_the_official_host_bridge
         assert "sandbox" in await text(view, "#badge") and args["prompt"] in await text(view, "#prompt")
         assert ("resources/read", f"videogen://videos/{task['task_id']}") in host.asked
         assert not [a for a in host.asked if a[0] == "tools/call"], "a finished task needs no follow-up"
+
+        again = await host.open("get_video_task", theme="dark")  # the agent looks the task up later
+        await host.call("get_video_task", {"task_id": task["task_id"]})
+        await again.locator("#play").wait_for(state="visible", timeout=10_000)
         assert host.problems == [], host.problems
     print(f"screenshot: {shot}")
 
