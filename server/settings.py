@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     # unreachable, a gateway's may need the key); `0` keeps the disk empty and hands out the gateway's links.
     download: bool | None = Field(None, validation_alias=_env("VIDEOGEN_DOWNLOAD"))
     max_download_mb: float = Field(500, gt=0, validation_alias=_env("VIDEOGEN_MAX_DOWNLOAD_MB"))
+    # A JPEG poster frame beside each saved video, sent as an image block and served as videogen://posters/{id}.
+    preview: bool = Field(True, validation_alias=_env("VIDEOGEN_PREVIEW"))
     input_dirs: str | None = Field(None, validation_alias=_env("VIDEOGEN_INPUT_DIRS"))  # os.pathsep-separated
     default_wait: float = Field(40.0, ge=0, le=3600, validation_alias=_env("VIDEOGEN_DEFAULT_WAIT"))
     poll_min_interval: float = Field(2.0, gt=0, validation_alias=_env("VIDEOGEN_POLL_MIN_INTERVAL"))

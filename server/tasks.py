@@ -24,6 +24,18 @@ class TaskError(BaseModel):
     message: str
 
 
+class Media(BaseModel):
+    """What the saved video holds, read from the file (server.media.probe), which may not be what was asked."""
+
+    model_config = ConfigDict(defer_build=True)
+    duration_s: float
+    width: int
+    height: int
+    fps: float | None = None
+    has_audio: bool
+    bytes: int
+
+
 class Task(BaseModel):
     model_config = ConfigDict(defer_build=True)
     task_id: str  # minted here ("vg_" + 32 hex), stable across restarts
@@ -40,6 +52,7 @@ class Task(BaseModel):
     updated_at: datetime
     sandbox: bool = False
     warning: str | None = None  # e.g. "the last 4 polls failed; still trying" (never a failure by itself)
+    media: Media | None = None  # once the video is saved
 
     def public(self) -> dict[str, Any]:
         """The structured content sent to clients (JSON types only)."""
@@ -66,6 +79,7 @@ TASK_OUTPUT_SCHEMA: dict[str, Any] = {
         "updated_at": {"type": "string"},
         "sandbox": {"type": "boolean"},
         "warning": _nullable_str,
+        # `media` (an object or null) goes unnamed, like error's fields: the schema allows properties it does not name
     },
     "required": ["task_id", "provider", "model", "status", "created_at", "updated_at", "sandbox"],
 }

@@ -8,6 +8,7 @@ import re
 import time
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 
 import anyio
 import httpx2
@@ -19,10 +20,11 @@ from providers.base import TaskStatus
 from providers.errors import ProviderError
 from providers.registry import SPECS, GatewayConfig, ProviderSpec, build
 from server.media import download as media
+from server.media import probe
 from server.app import open_runtime
 from server.cli.common import CommandError, dumps
 from server.surface.progress import describe
-from server.surface.render import task_text
+from server.surface.render import media_text, task_text
 from server.surface.schemas import model_public
 from server.settings import Settings
 from server.tasks import AdoptError, Task
@@ -94,6 +96,13 @@ async def generate(settings: Settings, args: argparse.Namespace) -> int:
             out.print(cli_text(task_text(task, wait_hint=60), task.task_id), soft_wrap=True)
         if task.local_path:
             out.print(f"[green]Saved:[/] {task.local_path}", soft_wrap=True)
+            poster = probe.poster_path(Path(task.local_path))
+            if poster.is_file():
+                out.print(f"Poster: {poster}", soft_wrap=True)
+        if task.media is not None:
+            out.print(f"Video: {media_text(task.media)}", soft_wrap=True)
+            if task.sandbox and task.warning:  # a real gateway's text above already has the note
+                err.print(f"[yellow]{task.warning}[/]")
         return 0
 
 

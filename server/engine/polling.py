@@ -5,6 +5,7 @@ when), and downloads the finished video.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import math
 import random
@@ -12,6 +13,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -224,6 +226,7 @@ class Poller:
             path, problem = None, _brief(exc)
         if path is not None:
             changes: dict[str, Any] = {"download_state": "done", "local_path": str(path)}
+            changes.update(await self._examine(row, provider, path))
         else:
             changes = {"download_state": "failed", "warning": f"The video could not be saved locally ({problem}); "
                        "download it from video_url before the link expires."}
@@ -232,6 +235,25 @@ class Poller:
         if new is not None:
             publish(new)
         return new or row
+
+    async def _examine(self, row: TaskRow, provider: Provider, path: Path) -> dict[str, Any]:
+        """The saved file's media facts (and its poster), and a warning when the file differs from the request."""
+        from server.media import probe
+
+        try:
+            facts = await anyio.to_thread.run_sync(partial(probe.inspect, path, poster=self.place.posters))
+        except probe.ProbeError as exc:
+            return {"warning": f"The saved video could not be inspected ({exc}); it may be damaged."}
+        except Exception:  # a bug of ours must not cost the download
+            log.exception("inspecting %s failed", row.task_id)
+            return {}
+        changes: dict[str, Any] = {"media_json": json.dumps(facts.public())}
+        asked = json.loads(row.request_json).get("request", {})
+        if asked.get("duration") is None and (info := provider.model(row.model.partition("/")[2])) is not None:
+            asked["duration"] = info.default_duration  # what the gateway was told to make
+        if differs := probe.differences(asked, facts, resolution=not provider.sandbox):  # the sandbox renders 360p
+            changes["warning"] = "The video differs from the request: " + "; ".join(differs) + "."
+        return changes
 
     async def _fetch(self, row: TaskRow, provider: Provider, publish: Publish) -> tuple[TaskRow, Path | None, str]:
         from server.media.download import MediaError
@@ -285,6 +307,7 @@ class DownloadPlace:
     max_bytes: int
     allow_private: bool
     trusted_hosts: frozenset[str]
+    posters: bool = True  # VIDEOGEN_PREVIEW: make a poster frame beside each saved video
 
     @classmethod
     def from_settings(cls, settings: Any, providers: Mapping[str, Provider],
@@ -302,7 +325,7 @@ class DownloadPlace:
                     hosts.update(extra())
             trusted_hosts = frozenset(hosts)
         return cls(Path(settings.videos_dir), int(settings.max_download_mb * 1024 * 1024),
-                   bool(settings.allow_private_urls), trusted_hosts)
+                   bool(settings.allow_private_urls), trusted_hosts, bool(getattr(settings, "preview", True)))
 
 
 async def download_video(*args: Any, **kwargs: Any) -> Path:

@@ -22,7 +22,7 @@ import anyio.to_thread
 
 from providers.base import TaskStatus
 from server.ledger.owners import owner_alive
-from server.tasks import Task, TaskError
+from server.tasks import Media, Task, TaskError
 
 if TYPE_CHECKING:
     import sqlite3  # imported on first use: not on the server's start-up path
@@ -30,7 +30,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-SCHEMA_VERSION = 1
+# Steps that bring a ledger of schema version i + 1 to i + 2. A new column goes both here (existing ledgers) and in
+# _SCHEMA (fresh ones), with a default, at the end of TaskRow.
+_MIGRATIONS = (
+    "ALTER TABLE tasks ADD COLUMN media_json TEXT",  # 2: what the saved video holds (server.media.probe)
+)
+SCHEMA_VERSION = 1 + len(_MIGRATIONS)
 SUBMITTING = "submitting"  # row state before the gateway has answered the submit; shown to agents as `unknown`
 _SCHEMA = """
 CREATE TABLE tasks (
@@ -57,6 +62,7 @@ CREATE TABLE tasks (
     poll_failures INTEGER NOT NULL DEFAULT 0,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
+    media_json TEXT,                     -- the saved video's duration, size, fps, audio, bytes (JSON)
     UNIQUE (provider, upstream_task_id)
 );
 CREATE INDEX tasks_by_fingerprint ON tasks (fingerprint, created_at);
@@ -112,6 +118,7 @@ class TaskRow:
     poll_failures: int
     created_at: float
     updated_at: float
+    media_json: str | None = None
 
     @property
     def terminal(self) -> bool:
@@ -134,6 +141,7 @@ class TaskRow:
             video_url=self.video_url, local_path=self.local_path, expires_at=_dt(self.expires_at), error=error,
             upstream_task_id=self.upstream_task_id, created_at=_at(self.created_at), updated_at=_at(self.updated_at),
             sandbox=self.sandbox, warning=self.warning,
+            media=Media.model_validate_json(self.media_json) if self.media_json else None,
         )
 
 
@@ -215,6 +223,10 @@ class Ledger:
                     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 elif version > SCHEMA_VERSION:
                     raise LedgerError(f"{self.path} was written by a newer videogen-mcp (schema {version}); upgrade.")
+                elif version < SCHEMA_VERSION:
+                    for step in _MIGRATIONS[version - 1:]:
+                        conn.execute(step)
+                    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 # Lease renewal finds a process's rows by owner every few seconds: an index, not a table scan.
                 # Added here, not in _SCHEMA, so ledgers made before it get it too (older versions ignore it).
                 conn.execute("CREATE INDEX IF NOT EXISTS tasks_by_lease ON tasks (lease_owner)")

@@ -1,4 +1,4 @@
-"""MCP resources: each task as JSON, the recent tasks, and each downloaded video (readable by clients)."""
+"""MCP resources: each task as JSON, the recent tasks, and each downloaded video and its poster frame."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import mcp_types as t
 from mcp.server.context import ServerRequestContext
 from mcp.shared.exceptions import MCPError
 
-from server.surface.render import task_uri, video_uri
+from server.surface.render import poster_uri, task_uri, video_uri
 from server.surface import apps  # the MCP Apps view
 
 if TYPE_CHECKING:
@@ -31,6 +31,9 @@ async def list_resources(ctx: ServerRequestContext, params: t.PaginatedRequestPa
         if task.local_path:
             resources.append(t.Resource(uri=video_uri(task.task_id), name=f"{task.task_id}.mp4",
                                         title=f"Video of task {task.task_id}", mime_type="video/mp4"))
+        if task.media is not None and rt.settings.preview:
+            resources.append(t.Resource(uri=poster_uri(task.task_id), name=f"{task.task_id}.jpg",
+                                        title=f"Poster frame of task {task.task_id}", mime_type="image/jpeg"))
     resources.append(apps.PLAYER_RESOURCE)
     return t.ListResourcesResult(resources=resources)
 
@@ -43,6 +46,8 @@ async def list_templates(
                            mime_type="application/json"),
         t.ResourceTemplate(uri_template="videogen://videos/{task_id}", name="video",
                            title="A downloaded video (binary)", mime_type="video/mp4"),
+        t.ResourceTemplate(uri_template="videogen://posters/{task_id}", name="poster",
+                           title="A downloaded video's poster frame (JPEG)", mime_type="image/jpeg"),
     ])
 
 
@@ -61,8 +66,9 @@ async def read_resource(ctx: ServerRequestContext, params: t.ReadResourceRequest
             t.TextResourceContents(uri=uri, mime_type="application/json", text=json.dumps({"tasks": tasks}))
         ])
     kind, _, task_id = uri.removeprefix("videogen://").partition("/")
-    if kind not in ("tasks", "videos") or not task_id:
-        raise _not_found(uri, "known resources: videogen://tasks, videogen://tasks/{id}, videogen://videos/{id}")
+    if kind not in ("tasks", "videos", "posters") or not task_id:
+        raise _not_found(uri, "known resources: videogen://tasks, videogen://tasks/{id}, videogen://videos/{id}, "
+                         "videogen://posters/{id}")
     task = await (await rt.engine()).get(task_id)
     if task is None:
         raise _not_found(uri, "no such task")
@@ -70,6 +76,15 @@ async def read_resource(ctx: ServerRequestContext, params: t.ReadResourceRequest
         return t.ReadResourceResult(contents=[
             t.TextResourceContents(uri=uri, mime_type="application/json", text=json.dumps(task.public()))
         ])
+    if kind == "posters":
+        from server.surface import preview  # PyAV's callers: off the start-up path
+
+        jpeg = await preview.poster(rt, task)
+        if jpeg is None:
+            why = preview.OFF if not rt.settings.preview else "the task has no saved video with a poster frame yet"
+            raise _not_found(uri, why)
+        return t.ReadResourceResult(contents=[t.BlobResourceContents(
+            uri=uri, mime_type="image/jpeg", blob=base64.b64encode(jpeg).decode("ascii"))])
     if not task.local_path:
         raise _not_found(uri, "this task has no downloaded video; use its video_url")
     path = Path(task.local_path)

@@ -137,6 +137,7 @@ def tool_definitions(providers: Mapping[str, Provider], default_wait: float) -> 
                 # Adoption: a lost submit's job (or one made elsewhere) by the gateway's own id.
                 "provider": {"type": "string"},
                 "upstream_task_id": {"type": "string"},
+                "contact_sheet": {"type": "boolean", "description": "Add a grid of 6 frames"},
             }, []),
             output_schema=TASK_OUTPUT_SCHEMA,
             _meta=TOOL_META,  # MCP Apps hosts show the task in the inline player (surface/apps.py)

@@ -7,6 +7,7 @@ mcp 2.3 ships no tasks runtime, so the three methods are registered here on the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 import mcp_types as t
@@ -49,7 +50,7 @@ def _settled(task: Task) -> bool:
     return task.status is TaskStatus.UNKNOWN and task.error is not None and task.error.code != "submitting"
 
 
-def task_state(rt: Runtime, task: Task) -> dict[str, Any]:
+def task_state(rt: Runtime, task: Task, images: Sequence[t.ContentBlock] = ()) -> dict[str, Any]:
     state: dict[str, Any] = {
         "taskId": task.task_id,
         "status": "completed" if _settled(task) else "working",
@@ -59,7 +60,8 @@ def task_state(rt: Runtime, task: Task) -> dict[str, Any]:
         "pollIntervalMs": int(max(1.0, rt.settings.poll_min_interval) * 1000),
     }
     if state["status"] == "completed":
-        state["result"] = task_result(task).model_dump(by_alias=True, mode="json", exclude_none=True)
+        result = task_result(task, images=images)
+        state["result"] = result.model_dump(by_alias=True, mode="json", exclude_none=True)
     else:
         state["statusMessage"] = describe(task)
     return state
@@ -86,7 +88,13 @@ async def _task(ctx: ServerRequestContext, task_id: str) -> Task:
 
 async def tasks_get(ctx: ServerRequestContext, params: TaskParams) -> dict[str, Any]:
     rt = cast("Runtime", ctx.lifespan_context)
-    return {"resultType": "complete", **task_state(rt, await _task(ctx, params.task_id))}
+    task = await _task(ctx, params.task_id)
+    images: list[t.ContentBlock] = []
+    if task.status is TaskStatus.SUCCEEDED:  # the finished result inlined here carries the poster, as a tool's does
+        from server.surface import preview  # reads files: off the start-up path
+
+        images = await preview.images(rt, task, with_poster=True, sheet=False)
+    return {"resultType": "complete", **task_state(rt, task, images)}
 
 
 async def tasks_update(ctx: ServerRequestContext, params: UpdateTaskParams) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from providers.errors import ProviderError
 from providers.validate import choices
 from server.media import images
 from server.media import download as media
-from server.surface import tasks_ext
+from server.surface import preview, tasks_ext
 from server.surface.progress import Progress
 from server.surface.render import error_result, served_video_url, task_result
 from server.surface.schemas import MAX_WAIT, model_id, model_public
@@ -83,6 +83,7 @@ class GetArgs(ForgivingArgs):
     wait_seconds: float = Field(0, ge=0, le=MAX_WAIT)
     provider: str | None = None
     upstream_task_id: str | None = Field(None, min_length=1, max_length=200)
+    contact_sheet: bool = False
 
 
 class ListArgs(ForgivingArgs):
@@ -248,8 +249,9 @@ async def generate_video(
     if tasks_ext.client_wants_tasks(ctx):  # the client polls tasks/get itself: hand back the durable handle now
         return tasks_ext.created(rt, started_task.task)
     task = await wait_with_progress(ctx, rt, started_task.task.task_id, started + wait)
+    images = await preview.images(rt, task, with_poster=uses_links(ctx), sheet=False)
     return task_result(task, note=started_task.reason if started_task.reused else "", links=uses_links(ctx),
-                       wait_hint=fitting_wait(ctx, rt, None), served_url=served_url(ctx, rt, task))
+                       wait_hint=fitting_wait(ctx, rt, None), served_url=served_url(ctx, rt, task), images=images)
 
 
 async def get_video_task(ctx: ServerRequestContext, rt: Runtime, arguments: dict[str, Any]) -> t.CallToolResult:
@@ -265,8 +267,11 @@ async def get_video_task(ctx: ServerRequestContext, rt: Runtime, arguments: dict
         raise ToolInputError(
             f"Task {task_id!r} not found on this server. Recent task ids: {recent}."
         ) from None
+    # The poster goes where links go (the agent frameworks pass images on to models that refuse them in a tool
+    # result, e.g. Chat Completions); a contact sheet is sent whenever it is asked for.
+    images = await preview.images(rt, task, with_poster=uses_links(ctx), sheet=args.contact_sheet)
     return task_result(task, links=uses_links(ctx), wait_hint=fitting_wait(ctx, rt, None),
-                       served_url=served_url(ctx, rt, task))
+                       served_url=served_url(ctx, rt, task), images=images)
 
 
 async def adopt(rt: Runtime, args: GetArgs) -> str:

@@ -24,6 +24,8 @@ from server.engine.submit import describe_request
 from server.media.download import MediaError
 from server.settings import Settings
 
+from fakes.gateways import sample_mp4
+
 FAST = dict(submit_budget=1.0, retry_base=0.01, retry_cap=0.05, lease_ttl=1.0, follow_interval=0.02,
             poll_deadline=30.0, shutdown_grace=0.5, warn_after=3, tick_flush=0.2)
 
@@ -179,7 +181,7 @@ class RecordingDownloader:
             raise MediaError("http", self.fail)
         dest_dir.mkdir(parents=True, exist_ok=True)
         path = dest_dir / f"{stem}.mp4"
-        path.write_bytes(b"\x00\x00\x00\x18ftypmp42")
+        path.write_bytes(sample_mp4())  # a real video: the poller reads its media facts and makes a poster
         return path
 
 

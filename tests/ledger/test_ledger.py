@@ -42,6 +42,25 @@ async def test_a_ledger_from_a_newer_version_is_refused_clearly(tmp_path):
         await Ledger(path).get("x")
 
 
+async def test_a_ledger_of_schema_1_gains_the_media_column_and_keeps_its_rows(tmp_path):
+    path = tmp_path / "tasks.sqlite3"
+    ledger = Ledger(path)
+    row, _ = await ledger.create(make_row(), dedupe_window=0)
+    ledger.close()
+    old = sqlite3.connect(path)  # back to what schema 1 was: no media_json
+    old.execute("ALTER TABLE tasks DROP COLUMN media_json")
+    old.execute("PRAGMA user_version = 1")
+    old.commit()
+    old.close()
+    ledger = Ledger(path)
+    assert (await ledger.get(row.task_id)).media_json is None
+    media = '{"duration_s": 5.0, "width": 1280, "height": 720, "fps": 24.0, "has_audio": false, "bytes": 9}'
+    updated = await ledger.update(row.task_id, media_json=media)
+    assert updated.to_task().media.width == 1280
+    assert ledger._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    ledger.close()
+
+
 async def test_create_dedupes_by_key_and_by_recent_fingerprint(tmp_path):
     ledger = Ledger(tmp_path / "t.db")
     a, reused = await ledger.create(make_row(idempotency_key="k"), dedupe_window=60)
