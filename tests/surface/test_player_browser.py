@@ -153,7 +153,7 @@ async def text(frame: Any, selector: str) -> str:
 async def playing(frame: Any) -> dict[str, Any]:
     """Waits until the <video> plays: not paused, its clock moving."""
     script = ("v => ({paused: v.paused, time: v.currentTime, duration: v.duration, error: v.error && v.error.code,"
-              " src: v.currentSrc.slice(0, 22)})")
+              " src: v.currentSrc.slice(0, 22), audio: v.webkitAudioDecodedByteCount > 0})")
     state: dict[str, Any] = {}
     with anyio.fail_after(15):
         while not (state.get("time", 0) > 0.2 and not state["paused"]):
@@ -177,23 +177,26 @@ def mp4_duration(path: Path) -> float:
 async def test_the_view_plays_the_finished_video_inside_the_official_host_bridge(server, host_script, tmp_path):
     async with hosted(server, host_script, tmp_path / "profile") as host:
         view = await host.open("generate_video", theme="dark")
-        args = {"model": MODEL, "prompt": "a lighthouse at dusk, waves rolling in", "duration": 5,
-                "aspect_ratio": "16:9", "wait_seconds": 30}
+        args = {"model": "sandbox/veo-sim", "prompt": "a lighthouse at dusk, waves rolling in", "duration": 4,
+                "aspect_ratio": "16:9", "audio": True, "wait_seconds": 30}
         result = await host.call("generate_video", args)
         task = result["structuredContent"]
         assert task["status"] == "succeeded" and task["local_path"]
 
         await view.locator("#play").wait_for(state="visible", timeout=10_000)
-        if any(block["type"] == "image" for block in result["content"]):  # the poster frame, shown before play
-            assert await view.locator("#poster").evaluate("i => i.complete && i.naturalWidth > 0")
+        assert any(block["type"] == "image" for block in result["content"])  # the poster, shown before play
+        assert await view.locator("#poster").evaluate("i => i.complete && i.naturalWidth > 0")
+        assert "4.0 s" in await text(view, "#facts") and "with sound" in await text(view, "#facts")
         await view.locator("#play").click()
         state = await playing(view)
         shot = await host.screenshot("player-playing.png")
 
         assert state["src"] == "data:video/mp4;base64,"  # under the spec's default CSP, blob: would be blocked
+        assert state["audio"], "the sound track decodes too"
+        # the length asked for, which the sandbox renders, as the file's own header and the task's media say
+        assert abs(state["duration"] - args["duration"]) < 0.1, state
         assert abs(state["duration"] - mp4_duration(Path(task["local_path"]))) < 0.05, state
-        if "media" in task:
-            assert abs(state["duration"] - task["media"]["duration_s"]) < 0.05, (state, task["media"])
+        assert abs(state["duration"] - task["media"]["duration_s"]) < 0.05, (state, task["media"])
         assert await view.evaluate("() => document.documentElement.dataset.theme") == "dark"
         await host.page.evaluate("() => videogenHost.setTheme('light')")
         with anyio.fail_after(5):
@@ -215,7 +218,8 @@ async def test_the_view_shows_progress_then_follows_the_job_to_the_end(tmp_path,
     ink = "rgb(12, 34, 56)"
     async with hosted(server, host_script, tmp_path / "profile") as host:
         view = await host.open("generate_video", theme="light", variables={"--color-text-primary": ink})
-        result = await host.call("generate_video", {"model": MODEL, "prompt": "slow boat", "wait_seconds": 0})
+        result = await host.call("generate_video", {"model": MODEL, "prompt": "slow boat", "duration": 5,
+                                                    "aspect_ratio": "9:16", "wait_seconds": 0})
         assert result["structuredContent"]["status"] != "succeeded"
 
         await view.locator("#bar").wait_for(state="visible", timeout=5_000)
@@ -228,6 +232,8 @@ async def test_the_view_shows_progress_then_follows_the_job_to_the_end(tmp_path,
 
         await view.locator("#play").click()
         await playing(view)
+        size = await view.locator("video").evaluate("v => [v.videoWidth, v.videoHeight, v.clientWidth, v.clientHeight]")
+        assert size[0] < size[1] and size[2] < size[3], size  # the portrait clip, in a portrait frame
         assert await view.evaluate("() => document.documentElement.dataset.theme") == "light"
         assert await view.evaluate("() => getComputedStyle(document.body).color") == ink  # the host's variable
         assert host.problems == [], host.problems
@@ -235,8 +241,7 @@ async def test_the_view_shows_progress_then_follows_the_job_to_the_end(tmp_path,
 
 async def test_above_the_inline_cap_the_view_says_where_the_video_is_and_reads_nothing(server, host_script, tmp_path):
     def pretend_80_mb(result: dict[str, Any]) -> None:  # the sandbox's clips are small; the view goes by media
-        media = result["structuredContent"].setdefault("media", {})
-        media["bytes"] = 80 * 1024 * 1024
+        result["structuredContent"]["media"]["bytes"] = 80 * 1024 * 1024
 
     async with hosted(server, host_script, tmp_path / "profile") as host:
         view = await host.open("generate_video", theme="dark")
