@@ -242,6 +242,7 @@ async def test_the_view_shows_progress_then_follows_the_job_to_the_end(tmp_path,
 async def test_above_the_inline_cap_the_view_says_where_the_video_is_and_reads_nothing(server, host_script, tmp_path):
     def pretend_80_mb(result: dict[str, Any]) -> None:  # the sandbox's clips are small; the view goes by media
         result["structuredContent"]["media"]["bytes"] = 80 * 1024 * 1024
+        result["content"] = [b for b in result["content"] if b["type"] != "image"]  # and a host that drops images
 
     async with hosted(server, host_script, tmp_path / "profile") as host:
         view = await host.open("generate_video", theme="dark")
@@ -252,6 +253,8 @@ async def test_above_the_inline_cap_the_view_says_where_the_video_is_and_reads_n
         note = await text(view, "#note")
         assert "80.0 MB" in note and "50.0 MB" in note and task["local_path"] in note, note
         assert await view.locator("#play").is_hidden()
+        await view.locator("#poster").wait_for(state="visible", timeout=5_000)  # read through the host instead
+        assert ("resources/read", f"videogen://posters/{task['task_id']}") in host.asked
         await view.locator("#open").click()  # asks the host to open the gateway's link (ui/open-link)
         with anyio.fail_after(5):
             while not await host.page.evaluate("() => videogenHost.opened.length"):
