@@ -17,6 +17,7 @@ from mcp.server import Server
 from providers import registry
 from providers.base import Provider
 from server.surface import resources
+from server.surface import apps
 from server.surface import confirm, tasks_ext
 from server.runtime import Runtime
 from server.settings import Settings
@@ -199,4 +200,5 @@ def build_server(
     )
     tasks_ext.install(server)
     confirm.install(server)  # seals the 2026-07-28 requestState of a cost confirmation (built on the first call)
+    apps.install(server)
     return server

@@ -14,6 +14,7 @@ from mcp.shared.exceptions import MCPError
 
 from server.surface.principal import principal_of
 from server.surface.render import poster_uri, task_uri, video_uri
+from server.surface import apps  # the MCP Apps view
 
 if TYPE_CHECKING:
     from server.runtime import Runtime
@@ -34,6 +35,7 @@ async def list_resources(ctx: ServerRequestContext, params: t.PaginatedRequestPa
         if task.media is not None and rt.settings.preview:
             resources.append(t.Resource(uri=poster_uri(task.task_id), name=f"{task.task_id}.jpg",
                                         title=f"Poster frame of task {task.task_id}", mime_type="image/jpeg"))
+    resources.append(apps.PLAYER_RESOURCE)
     return t.ListResourcesResult(resources=resources)
 
 
@@ -57,6 +59,8 @@ def _not_found(uri: str, why: str) -> MCPError:
 async def read_resource(ctx: ServerRequestContext, params: t.ReadResourceRequestParams) -> t.ReadResourceResult:
     rt = cast("Runtime", ctx.lifespan_context)  # what app.py's lifespan yields
     uri = str(params.uri)
+    if uri == apps.PLAYER_URI:
+        return await apps.read_player()
     if uri == TASKS_URI:
         tasks = [task.public() for task in await (await rt.engine()).list(50, principal=principal_of(ctx.request))]
         return t.ReadResourceResult(contents=[

@@ -12,6 +12,7 @@ import mcp_types as t
 
 from providers import families
 from providers.base import ModelInfo, Provider
+from server.surface.apps import TOOL_META
 from server.tasks import TASK_OUTPUT_SCHEMA
 
 # seconds; a call may wait at most this long, whatever the agent asks. Under Pydantic AI's 300 s read timeout and
@@ -144,6 +145,7 @@ def tool_definitions(providers: Mapping[str, Provider], default_wait: float) -> 
             ),
             input_schema=generate_video_input_schema(providers, default_wait),
             output_schema=GENERATE_OUTPUT_SCHEMA,
+            _meta=TOOL_META,  # MCP Apps hosts show the task in the inline player (surface/apps.py)
             # read-only and idempotent default to false; destructive defaults to true, so it is said
             annotations=t.ToolAnnotations(destructive_hint=False, open_world_hint=True),
         ),
@@ -163,6 +165,7 @@ def tool_definitions(providers: Mapping[str, Provider], default_wait: float) -> 
                 "contact_sheet": {"type": "boolean", "description": "Add a grid of 6 frames"},
             }, []),
             output_schema=TASK_OUTPUT_SCHEMA,
+            _meta=TOOL_META,  # MCP Apps hosts show the task in the inline player (surface/apps.py)
             annotations=t.ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=True),
         ),
         t.Tool(
