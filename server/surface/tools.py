@@ -267,7 +267,8 @@ async def generate_video(
     try:  # the cap and the unpriced rule apply to each gateway the job may go to
         route = routing.within_limits(route, limits)
     except routing.RouteError as exc:
-        raise ToolInputError(str(exc)) from None
+        if not args.dry_run:  # a dry run answers with what would happen: refused, and why (cost.check below)
+            raise ToolInputError(str(exc)) from None
     first = route.candidates[0]
     cleared = await cost.check(ctx, rt, first.provider, first.request(request), max_cost_usd=args.max_cost_usd,
                                dry_run=bool(args.dry_run))
