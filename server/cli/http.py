@@ -9,6 +9,7 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 import anyio
 from mcp.server import Server
@@ -61,9 +62,13 @@ def security_settings(host: str, settings: Settings) -> TransportSecuritySetting
             "'Authorization: Bearer <token>'), or bind to 127.0.0.1"
         )
     names = dict.fromkeys([f"[{host}]" if ":" in host else host, "127.0.0.1", "localhost", "[::1]"])
-    return TransportSecuritySettings(enable_dns_rebinding_protection=True,
-                                     allowed_hosts=[f"{name}:*" for name in names],
-                                     allowed_origins=[f"http://{name}:*" for name in names])
+    hosts, origins = [f"{name}:*" for name in names], [f"http://{name}:*" for name in names]
+    public = urlsplit(settings.public_url) if settings.public_url else None
+    if public is not None and public.hostname:  # behind a load balancer: the origin clients really reach
+        hosts += [public.netloc, f"{public.hostname}:*"]
+        origins += [f"{public.scheme}://{public.netloc}", f"{public.scheme}://{public.hostname}:*"]
+    return TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts,
+                                     allowed_origins=origins)
 
 
 def share_runtime(server: Server) -> Callable[[], Runtime | None]:

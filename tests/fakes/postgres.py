@@ -115,6 +115,20 @@ class PgServer:
             conn.execute(f"CREATE SCHEMA {name}")
         return self.url("videogen") + f"?options=-csearch_path%3D{name}"
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) of the server and its running backends, for benchmarks."""
+        import psutil
+
+        postmaster = psutil.Process(int((self.data / "postmaster.pid").read_text().split()[0]))
+        total = 0.0
+        for proc in [postmaster, *postmaster.children(recursive=True)]:
+            try:
+                times = proc.cpu_times()
+            except psutil.Error:
+                continue
+            total += times.user + times.system
+        return total
+
     def stop(self) -> None:
         try:
             self._pg("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
