@@ -25,6 +25,11 @@ class ProviderSpec:
     docs: str = ""
     keyless: bool = False
     console: str = ""  # where a person sees the gateway's task ids (to adopt an `unknown` task); "" = nowhere
+    # The least interval between status checks the gateway's docs ask for (s; 0 = none said). new-api's own task
+    # routes send no poll hint (relay/relay_task.go RelayTaskFetch sets only Content-Type) and refresh a job from
+    # its vendor every 15 s (service/task_polling.go TaskPollingLoop); a 429 is answered by the engine's backoff.
+    poll_interval: float = 0.0
+    callback_option: str = ""  # the body field that takes a completion webhook URL ("" = no callbacks)
 
 
 SPECS: dict[str, ProviderSpec] = {
@@ -41,10 +46,12 @@ SPECS: dict[str, ProviderSpec] = {
                      console="the OctopusX web console, Task log page (new-api: /console/task)"),
         ProviderSpec("apimodels", "apimodels.app", "APIMODELS", "https://apimodels.app",
                      "providers.apimodels:ApiModels", "https://apimodels.app",
-                     console="the apimodels.app Console"),
+                     console="the apimodels.app Console",
+                     poll_interval=5.0, callback_option="callback_url"),  # "Poll every 5-10 seconds" [seed 003]
         ProviderSpec("infinityblue", "InfinityBlue", "INFINITYBLUE", "https://api.getinfinityblue.com",
                      "providers.infinityblue:InfinityBlue", "https://newdocs.getinfinityblue.com",
-                     console="the InfinityBlue web console, Task log page (new-api: /console/task)"),
+                     console="the InfinityBlue web console, Task log page (new-api: /console/task)",
+                     poll_interval=5.0),  # "poll every 5-10 s" [seed 004 docs, providers.md §6]
         ProviderSpec("sandbox", "Sandbox (simulated, free)", "VIDEOGEN_SANDBOX", "http://sandbox.videogen.invalid",
                      "providers.sandbox:Sandbox", keyless=True),
     )
@@ -61,7 +68,8 @@ class GatewayConfig:
     options: dict[str, Any] = field(default_factory=dict)  # adapter-specific (e.g. sandbox job seconds)
 
 
-def adapter_class(provider_id: str) -> type:
+def adapter_class(provider_id: str) -> Any:
+    """The adapter class the row names ("module:Class"), its module imported now."""
     module, _, name = SPECS[provider_id].adapter.partition(":")
     return getattr(importlib.import_module(module), name)
 
@@ -76,7 +84,7 @@ def http_mounts(configs: dict[str, GatewayConfig]) -> dict[str, httpx2.AsyncBase
     """Transports the shared client must route through (the embedded sandbox gateway lives in-process)."""
     mounts: dict[str, httpx2.AsyncBaseTransport] = {}
     for provider_id, config in configs.items():
-        hook = getattr(adapter_class(provider_id), "mounts", None)
-        if hook is not None:
-            mounts.update(hook(config))
+        cls = adapter_class(provider_id)
+        if cls.capabilities.mounts:
+            mounts.update(cls.mounts(config))
     return mounts

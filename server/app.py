@@ -17,7 +17,8 @@ from mcp.server import Server
 from providers import registry
 from providers.base import Provider
 from server.surface import resources
-from server.surface import tasks_ext
+from server.surface import apps
+from server.surface import confirm, tasks_ext
 from server.runtime import Runtime
 from server.settings import Settings
 
@@ -135,15 +136,17 @@ class DeferredEngine:
 async def open_runtime(
     settings: Settings, *, download_default: bool = True,
     extra_mounts: dict[str, httpx2.AsyncBaseTransport] | None = None, engine_delay: float = 0.0,
+    callback_base: str | None = None,
 ) -> AsyncIterator[Runtime]:
-    """The single HTTP client, the providers and the engine, for one server process (or one CLI command)."""
+    """The single HTTP client, the providers and the engine, for one server process (or one CLI command).
+    `callback_base`: where gateways that call back reach this server (serve --http with a public URL)."""
     client = LazyClient(lambda: make_client(settings, extra_mounts))
     providers = build_providers(settings, client)  # type: ignore[arg-type]  # duck-typed AsyncClient
 
     def new_engine() -> Engine:
         from server.engine.core import Engine  # the engine's code (ledger, polling, sqlite3) loads off the start path
 
-        return Engine(settings=settings, providers=providers, client=client)
+        return Engine(settings=settings, providers=providers, client=client, callback_base=callback_base)
 
     engine = DeferredEngine(new_engine, engine_delay)
     # Entered by hand and left with no exception, like Engine's own group: an error raised by the caller's block
@@ -163,7 +166,7 @@ async def open_runtime(
 
 def build_server(
     settings: Settings, *, download_default: bool | None = None,
-    extra_mounts: dict[str, httpx2.AsyncBaseTransport] | None = None,
+    extra_mounts: dict[str, httpx2.AsyncBaseTransport] | None = None, callback_base: str | None = None,
 ) -> Server:
     """One factory for every transport. `download_default`: used when the setting is unset (None means on)."""
     download = settings.download if settings.download is not None else (download_default is not False)
@@ -171,7 +174,7 @@ def build_server(
     @asynccontextmanager
     async def lifespan(_server: Server) -> AsyncIterator[Runtime]:
         async with open_runtime(settings, download_default=download, extra_mounts=extra_mounts,
-                                engine_delay=ENGINE_START_DELAY) as runtime:
+                                engine_delay=ENGINE_START_DELAY, callback_base=callback_base) as runtime:
             yield runtime
 
     async def call_tool(ctx, params: t.CallToolRequestParams) -> t.CallToolResult:
@@ -196,4 +199,6 @@ def build_server(
         on_read_resource=resources.read_resource,
     )
     tasks_ext.install(server)
+    confirm.install(server)  # seals the 2026-07-28 requestState of a cost confirmation (built on the first call)
+    apps.install(server)
     return server

@@ -90,6 +90,7 @@ def serve(settings: Settings, *, http: bool, host: str, port: int, stateless: bo
         return
     from server.cli.http import serve_http
 
-    server = build_server(settings, download_default=True)
+    callback_base = settings.public_url if settings.callbacks else None  # only HTTP serving can receive them
+    server = build_server(settings, download_default=True, callback_base=callback_base)
     freeze_start_up_heap()
     serve_http(server, settings, host=host, port=port, stateless=stateless)

@@ -22,18 +22,23 @@ async def by_upstream(ledger: Ledger, provider: str, upstream_id: str) -> TaskRo
     return await ledger._run(lambda c: _row(c.execute(sql, (provider, upstream_id)).fetchone()), write=False)
 
 
-async def orphans(ledger: Ledger, provider: str, limit: int = 200) -> list[TaskRow]:
-    """`unknown` tasks of `provider` that know no gateway job: what an adopted or listed job may belong to."""
-    sql = (_SELECT + "WHERE provider = ? AND upstream_task_id IS NULL AND state = 'unknown' "
+async def orphans(ledger: Ledger, provider: str, limit: int = 200, *, principal: str | None = None) -> list[TaskRow]:
+    """`unknown` tasks of `provider` that know no gateway job: what an adopted or listed job may belong to
+    (only `principal`'s, when given)."""
+    mine, args = "", [provider, limit]
+    if principal is not None:
+        mine, args = "AND principal = ? ", [provider, principal, limit]
+    sql = (_SELECT + "WHERE provider = ? AND upstream_task_id IS NULL AND state = 'unknown' " + mine +
            "ORDER BY created_at DESC LIMIT ?")
-    return await ledger._run(lambda c: [_made(r) for r in c.execute(sql, (provider, limit))], write=False)
+    return await ledger._run(lambda c: [_made(r) for r in c.execute(sql, args)], write=False)
 
 
 async def adopt(ledger: Ledger, provider: str, upstream_id: str, *, into: str | None, strict: bool,
-                new: TaskRow, changes: Callable[[TaskRow], dict[str, Any]]) -> tuple[TaskRow, How]:
+                new: TaskRow, changes: Callable[[TaskRow], dict[str, Any]], principal: str | None = None,
+                ) -> tuple[TaskRow, How]:
     """Follow `upstream_id` with: the task already following it; else task `into` (an unknown task of `provider`
-    with no job id); else the row `new`. strict: `into` was named by the agent, so a task that cannot take the job
-    is an error (LedgerConflict), not a reason to make a new one."""
+    with no job id, of `principal` when given); else the row `new`. strict: `into` was named by the agent, so a task
+    that cannot take the job is an error (LedgerConflict), not a reason to make a new one."""
 
     def body(conn: Conn) -> tuple[TaskRow, How]:
         found = _row(conn.execute(_SELECT + "WHERE provider = ? AND upstream_task_id = ?",
@@ -43,6 +48,8 @@ async def adopt(ledger: Ledger, provider: str, upstream_id: str, *, into: str | 
         now = ledger.now()
         if into is not None:
             current = _fetch(conn, into, ledger.for_update)
+            if current is not None and principal is not None and current.principal != principal:
+                current = None  # another principal's task is as absent as one that never was
             if (current is not None and current.provider == provider and current.upstream_task_id is None
                     and current.state in ORPHAN_STATES):
                 delta = changes(current) | {"upstream_task_id": upstream_id, "updated_at": now}

@@ -6,6 +6,7 @@ All database work runs in worker threads, never on the event loop."""
 from __future__ import annotations
 
 import builtins
+import json
 import logging
 import os
 import random
@@ -23,7 +24,7 @@ import anyio.to_thread
 
 from providers.base import TaskStatus
 from server.ledger.owners import owner_alive
-from server.tasks import Task, TaskError
+from server.tasks import DEFAULT_PRINCIPAL, Media, Task, TaskCost, TaskError
 
 if TYPE_CHECKING:
     import sqlite3  # imported on first use: not on the server's start-up path
@@ -81,6 +82,25 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
     # Lease renewal finds a process's rows by owner every few seconds: an index, not a table scan. IF NOT EXISTS:
     # version-1 files made after it was added (unversioned) already have it.
     (2, ("CREATE INDEX IF NOT EXISTS tasks_by_lease ON tasks (lease_owner)",)),
+    # A job's estimated price, recorded with the task before it is sent (issue 10): the shared budget is the sum
+    # of cost_usd over the period's tasks that did not fail (gateways refund a failed job).
+    (3, ("ALTER TABLE tasks ADD COLUMN cost_usd REAL", "ALTER TABLE tasks ADD COLUMN cost_basis TEXT")),
+    # A canonical model id's route (issue 11): the gateways in order, those that refused first, the one holding it.
+    (4, ("ALTER TABLE tasks ADD COLUMN route_json TEXT",)),
+    # A completion callback's proof (issue 16): the digest of the task's token (the token itself is never kept).
+    (5, ("ALTER TABLE tasks ADD COLUMN callback_digest TEXT",)),
+    # Principals (issue 13): a task belongs to one (an HTTP client's token name or OAuth subject; earlier tasks to
+    # the default principal), and an idempotency key is unique per principal. The key column's global UNIQUE cannot
+    # be dropped portably (SQLite keeps it in the table's definition), so the keys move to a new column; the old one
+    # stays as `unscoped_key`, always NULL (NULLs never collide), and nothing reads it.
+    (6, ("ALTER TABLE tasks ADD COLUMN principal TEXT NOT NULL DEFAULT 'default'",
+         "ALTER TABLE tasks RENAME COLUMN idempotency_key TO unscoped_key",
+         "ALTER TABLE tasks ADD COLUMN idempotency_key TEXT",
+         "UPDATE tasks SET idempotency_key = unscoped_key, unscoped_key = NULL",
+         "CREATE UNIQUE INDEX tasks_by_key ON tasks (principal, idempotency_key)",
+         "CREATE INDEX tasks_by_principal ON tasks (principal, created_at)")),
+    # What the saved video holds (issue 12): its duration, size, fps, audio and bytes, read from the file (JSON).
+    (7, ("ALTER TABLE tasks ADD COLUMN media_json TEXT",)),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -115,6 +135,14 @@ class LedgerConflict(LedgerError):
     """A write broke a uniqueness rule (an upstream task id already followed by another task)."""
 
 
+class BudgetExceeded(Exception):
+    """`create` refused a row: its cost_usd would take the period's spend past the budget. Nothing was written."""
+
+    def __init__(self, spent: float, limit: float) -> None:
+        super().__init__(f"budget exceeded: {spent:.4f} of {limit:.4f} reserved")
+        self.spent, self.limit = spent, limit
+
+
 @dataclass(frozen=True, slots=True)
 class TaskRow:
     task_id: str
@@ -140,6 +168,12 @@ class TaskRow:
     poll_failures: int
     created_at: float
     updated_at: float
+    cost_usd: float | None = None  # the estimate recorded before submitting (None: no price known)
+    cost_basis: str | None = None  # what it assumes and where the price comes from; None: never estimated
+    route_json: str | None = None
+    callback_digest: str | None = None  # a gateway that calls back proves it with the token this is the digest of
+    principal: str = DEFAULT_PRINCIPAL
+    media_json: str | None = None  # what the saved video holds (server.media.probe), as JSON
 
     @property
     def terminal(self) -> bool:
@@ -162,13 +196,17 @@ class TaskRow:
             video_url=self.video_url, local_path=self.local_path, expires_at=_dt(self.expires_at), error=error,
             upstream_task_id=self.upstream_task_id, created_at=_at(self.created_at), updated_at=_at(self.updated_at),
             sandbox=self.sandbox, warning=self.warning,
+            cost=None if self.cost_basis is None else TaskCost(estimate_usd=self.cost_usd, basis=self.cost_basis),
+            route=json.loads(self.route_json) if self.route_json else None,
+            media=Media.model_validate_json(self.media_json) if self.media_json else None,
         )
 
 
 _COLUMNS = tuple(f.name for f in fields(TaskRow))
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM tasks "
-_UPDATABLE = frozenset(_COLUMNS) - {"task_id", "provider", "model", "fingerprint", "request_json",
-                                    "idempotency_key", "created_at", "sandbox"}
+# provider and model change only when a routed submit fails over to the next gateway (nothing was created before)
+_UPDATABLE = frozenset(_COLUMNS) - {"task_id", "fingerprint", "request_json",
+                                    "idempotency_key", "created_at", "sandbox", "callback_digest", "principal"}
 
 
 def _dt(value: float | None) -> datetime | None:
@@ -192,6 +230,17 @@ def _made(values: sqlite3.Row | tuple) -> TaskRow:
 def _fetch(conn: Conn, task_id: str, lock: str = "") -> TaskRow | None:
     """The row; `lock`: the backend's `for_update`, when the transaction goes on to change what it read."""
     return _row(conn.execute(_SELECT + "WHERE task_id = ?" + lock, (task_id,)).fetchone())
+
+
+# What counts against the budget: every task of the period that did not fail (a failed job is refunded: new-api
+# service/task_billing.go RefundTaskQuota; Kling bills no failed generation), priced or not (NULL adds nothing).
+_SPENT = "FROM tasks WHERE created_at >= ? AND state NOT IN ('failed', 'cancelled')"
+
+
+def _spent(conn: Conn, since: float, principal: str) -> float:
+    """A principal's estimated spend since `since`: each principal has its own budget (issue 13)."""
+    sql = "SELECT COALESCE(SUM(cost_usd), 0) " + _SPENT + " AND principal = ?"
+    return float(conn.execute(sql, (since, principal)).fetchone()[0])
 
 
 def make_private(path: Path, *, posix: bool = os.name == "posix") -> None:
@@ -329,9 +378,16 @@ class Ledger:
     async def get(self, task_id: str) -> TaskRow | None:
         return await self._run(lambda c: _fetch(c, task_id), write=False)
 
-    async def list(self, limit: int = 50) -> builtins.list[TaskRow]:
-        sql = _SELECT + f"ORDER BY {self.newest_first} LIMIT ?"
-        return await self._run(lambda c: [_made(r) for r in c.execute(sql, (limit,))], write=False)
+    async def list(self, limit: int = 50, *, principal: str | None = None) -> builtins.list[TaskRow]:
+        """Most recent first; only `principal`'s tasks when given."""
+        where, args = ("WHERE principal = ? ", (principal, limit)) if principal is not None else ("", (limit,))
+        sql = _SELECT + where + f"ORDER BY {self.newest_first} LIMIT ?"
+        return await self._run(lambda c: [_made(r) for r in c.execute(sql, args)], write=False)
+
+    async def recent(self, since: float, limit: int = 2000) -> builtins.list[TaskRow]:
+        """Tasks created since `since`, newest first: what the gateways did lately (routing's shared health)."""
+        sql = _SELECT + "WHERE created_at >= ? ORDER BY created_at DESC LIMIT ?"
+        return await self._run(lambda c: [_made(r) for r in c.execute(sql, (since, limit))], write=False)
 
     async def unsettled(self, limit: int = 10_000, since: float | None = None) -> builtins.list[TaskRow]:
         """Rows something may still happen to: not terminal, or a download still owed (created since `since`)."""
@@ -340,6 +396,28 @@ class Ledger:
         args = (float("-inf") if since is None else since, limit)
         return await self._run(lambda c: [_made(r) for r in c.execute(sql, args)], write=False)
 
+    async def spend(self, since: float, principal: str | None = None) -> builtins.list[dict[str, Any]]:
+        """Estimated spend since `since` per provider: tasks, priced USD total, and how many had no price (only
+        `principal`'s tasks when given; everyone's for the operator's CLI)."""
+        where, args = (" AND principal = ?", (since, principal)) if principal is not None else ("", (since,))
+        sql = ("SELECT provider, COUNT(*), COALESCE(SUM(cost_usd), 0), "
+               "SUM(CASE WHEN cost_usd IS NULL THEN 1 ELSE 0 END) " + _SPENT + where
+               + " GROUP BY provider ORDER BY provider")
+        keys = ("provider", "tasks", "usd", "unpriced")
+        return await self._run(lambda c: [dict(zip(keys, r, strict=True)) for r in c.execute(sql, args)],
+                               write=False)
+
+    async def durations(self, since: float, limit: int = 5000) -> builtins.list[tuple[str, str, float]]:
+        """(model, request_json, seconds from creation to first seen succeeded) of the jobs this server submitted
+        (a `submitting` event: adopted jobs did not start here) that succeeded, created since `since`, newest first."""
+        sql = ("SELECT t.model, t.request_json, MIN(e.at) - t.created_at FROM tasks t "
+               "JOIN events e ON e.task_id = t.task_id AND e.state = 'succeeded' "
+               "WHERE t.state = 'succeeded' AND t.created_at >= ? AND EXISTS "
+               "(SELECT 1 FROM events s WHERE s.task_id = t.task_id AND s.state = 'submitting') "
+               "GROUP BY t.task_id, t.model, t.request_json, t.created_at ORDER BY t.created_at DESC LIMIT ?")
+        return await self._run(lambda c: [(m, r, float(d)) for m, r, d in c.execute(sql, (since, limit))],
+                               write=False)
+
     async def events(self, task_id: str) -> builtins.list[dict[str, Any]]:
         sql = "SELECT at, state, progress, error_code, detail FROM events WHERE task_id = ? ORDER BY id"
         keys = ("at", "state", "progress", "error_code", "detail")
@@ -347,23 +425,34 @@ class Ledger:
                                write=False)
 
     # -- writes -----------------------------------------------------------------------------------------------------
-    async def create(self, row: TaskRow, *, dedupe_window: float) -> tuple[TaskRow, bool]:
-        """Insert `row` unless its idempotency key exists, or (no key) the same fingerprint is recent and not failed.
+    async def create(self, row: TaskRow, *, dedupe_window: float,
+                     budget: tuple[float, float] | None = None) -> tuple[TaskRow, bool]:
+        """Insert `row` unless its principal has a task with its idempotency key, or (no key) one with the same
+        fingerprint, recent and not failed.
 
-        Returns (the row now in the ledger, reused). One IMMEDIATE transaction, so concurrent processes agree.
+        budget: (limit_usd, since): a new row's cost_usd is reserved against the spend since `since`, or
+        BudgetExceeded is raised and nothing is written. Returns (the row now in the ledger, reused). One exclusive
+        transaction, so concurrent processes agree: of two racing for the last dollars, one wins.
         """
 
         def body(conn: Conn) -> tuple[TaskRow, bool]:
-            if row.idempotency_key is not None:
-                found = conn.execute(_SELECT + "WHERE idempotency_key = ?", (row.idempotency_key,)).fetchone()
+            if row.idempotency_key is not None:  # keys and the dedupe window are the principal's own
+                found = conn.execute(_SELECT + "WHERE principal = ? AND idempotency_key = ?",
+                                     (row.principal, row.idempotency_key)).fetchone()
             elif dedupe_window > 0:
                 found = conn.execute(
-                    _SELECT + "WHERE fingerprint = ? AND created_at >= ? AND state NOT IN ('failed', 'cancelled') "
-                    "ORDER BY created_at DESC LIMIT 1", (row.fingerprint, row.created_at - dedupe_window)).fetchone()
+                    _SELECT + "WHERE principal = ? AND fingerprint = ? AND created_at >= ? "
+                    "AND state NOT IN ('failed', 'cancelled') ORDER BY created_at DESC LIMIT 1",
+                    (row.principal, row.fingerprint, row.created_at - dedupe_window)).fetchone()
             else:
                 found = None
             if found is not None:
                 return _made(found), True
+            if budget is not None:  # an unpriced row (allowed by policy) reserves nothing, but needs budget left
+                spent = _spent(conn, budget[1], row.principal)
+                if (spent + row.cost_usd > budget[0] + 1e-9 if row.cost_usd is not None else
+                        spent >= budget[0] - 1e-9):
+                    raise BudgetExceeded(spent, budget[0])
             conn.execute(f"INSERT INTO tasks ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
                          tuple(getattr(row, c) for c in _COLUMNS))
             conn.execute("INSERT INTO events (task_id, at, state) VALUES (?, ?, ?)",

@@ -241,7 +241,7 @@ async def test_stub_gateway_created_count_is_sane():
 
 async def test_a_gateway_naming_an_already_followed_job_is_not_double_counted(make_engine, gateway):
     class Stubborn(StubProvider):
-        async def submit(self, request, *, idempotency_key=None):  # always answers with the same job id
+        async def submit(self, request, *, idempotency_key=None, info=None):  # always answers with the same job id
             if "up_same" not in gateway.jobs:
                 job = gateway.create(None)
                 job.id = "up_same"

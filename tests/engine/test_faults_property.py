@@ -9,6 +9,7 @@ import json
 import os
 import tempfile
 from collections import Counter, defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 import httpx2
@@ -57,6 +58,7 @@ class KeyedGateway(FakeGateway):
 
 class FindingOrca(OrcaRouter):
     gateway: KeyedGateway
+    capabilities = replace(OrcaRouter.capabilities, find=True)  # declared, as every optional capability is
 
     async def find(self, idempotency_key: str):
         ids = self.gateway.by_key.get(idempotency_key)

@@ -103,11 +103,13 @@ def test_a_percentage_parked_at_99_does_not_hammer_the_gateway():
 
 
 def test_poll_hints_are_honoured_and_capped():
-    sched = PollSchedule(Timing(poll_min=0.1, poll_max=1.0, retry_after_cap=5.0), started=0.0)
-    assert sched.after_success(1.0, TaskStatus.QUEUED, None, poll_after=3.0) == 3.0
-    assert sched.after_success(2.0, TaskStatus.QUEUED, None, poll_after=3600) == 5.0
-    assert sched.after_failure(4.0) == 4.0
-    assert sched.after_failure(3600) == 5.0
+    timing = Timing(poll_min=0.1, poll_max=1.0, retry_after_cap=5.0)
+    sched = PollSchedule(timing, started=0.0, floor=0.5)  # the gateway's docs: "poll every 0.5 s or slower"
+    assert sched.after_success(0.1, TaskStatus.QUEUED, None) == 0.5
+    assert sched.after_failure(4.0) == 4.0  # a Retry-After on a failed check
+    assert sched.after_failure(3600) == 5.0  # ... up to retry_after_cap
+    # The configured max interval wins over what a gateway's docs ask for.
+    assert PollSchedule(timing, started=0.0, floor=30.0).after_success(0.1, TaskStatus.QUEUED, None) == 1.0
 
 
 def test_backoff_is_jittered_exponential_and_respects_retry_after():

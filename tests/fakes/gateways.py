@@ -50,13 +50,14 @@ import httpx2
 from starlette.requests import Request
 from starlette.responses import Response
 
+from fakes.callbacks import CallbackSender
 from fakes.loopback import serve_on_loopback
 from fakes.newapi_rules import Refusal, accept, vendor_request
 from fakes.shapes import APIMODELS, task_body
 from fakes.tasks import FakeTask, Recorded, Reply, Timeline, json_reply
 
 Dialect = Literal["newapi", "apimodels"]
-Route = Literal["submit", "poll", "content", "models", "any"]
+Route = Literal["submit", "poll", "content", "models", "pricing", "any"]
 
 
 def sample_mp4() -> bytes:
@@ -119,9 +120,14 @@ class FakeGateway:
             {"id": "fake-video-2", "object": "model", "architecture": {"output_modalities": ["video"]}},
             {"id": "gpt-4o-mini", "object": "model", "supported_endpoint_types": ["openai"]},
         ]
+        # GET /api/pricing, served without login as stock new-api does (controller/pricing.go GetPricing: {success,
+        # data: [model/pricing.go Pricing rows: model_name, quota_type, model_price, model_ratio, enable_groups...],
+        # group_ratio, usable_group, ...}). None: the route is absent (404), as on a fork that removed it.
+        self.pricing: dict[str, Any] | None = None
         self._script: list[Timeline] = []
         self._injected: list[Injected] = []
         self._offset = 0.0
+        self.callbacks = CallbackSender(self.now, self._callback_body)  # apimodels: POSTs to each `callback_url`
 
     # ---- test API ---------------------------------------------------------------------------------------------
     @property
@@ -221,6 +227,8 @@ class FakeGateway:
             return "content"
         if path.endswith("/models"):
             return "models"
+        if path == "/api/pricing":
+            return "pricing"
         if method == "POST":
             return "submit"
         return "poll" if method == "GET" else "other"
@@ -231,7 +239,8 @@ class FakeGateway:
         injected = self._take_injection(route)
         if injected is not None:
             return self._injected_error(injected, request)
-        if self.api_key and request.headers.get("authorization") != f"Bearer {self.api_key}" and route != "file":
+        if self.api_key and request.headers.get("authorization") != f"Bearer {self.api_key}" and route not in (
+                "file", "pricing"):
             return self._error(401, "Invalid token (request id: fake)", "invalid_api_key")
         if route == "file":
             task = self.tasks.get(path.removeprefix("/files/").removesuffix(".mp4"))
@@ -291,6 +300,8 @@ class FakeGateway:
     def _newapi(self, route: str, path: str, body: Any, base: str) -> Reply:
         if route == "models":
             return json_reply({"object": "list", "data": self.models})
+        if route == "pricing":
+            return json_reply(self.pricing) if self.pricing is not None else self._error(404, "Not Found", "not_found")
         if route == "submit":
             if not isinstance(body, dict) or not body.get("model"):
                 return self._error(400, "model is required", "invalid_request")
@@ -349,6 +360,8 @@ class FakeGateway:
             if not isinstance(body, dict) or not body.get("model"):
                 return self._error(400, "model is required", "invalid_request")
             task = self._create(body)
+            if isinstance(body.get("callback_url"), str):
+                self.callbacks.watch(task.id, body["callback_url"])
             return json_reply({"code": 200, "msg": "success",
                           "data": {"taskId": task.id, "state": "pending", "model": f"kling-video/{task.model}"}})
         task = self.tasks.get(request.query.get("task_id", ""))
@@ -356,6 +369,15 @@ class FakeGateway:
             return self._error(404, "Task not found", "not_found")
         now = self.now()
         task.polls.append(now)
+        return json_reply(self._apimodels_answer(task, now, base))  # a failed task is still code 200 [D]
+
+    def _callback_body(self, task_id: str, now: float) -> Any | None:
+        task = self.tasks.get(task_id)
+        if task is None or task.state(now)[0] in ("queued", "running"):
+            return None
+        return self._apimodels_answer(task, now, self.base_url)
+
+    def _apimodels_answer(self, task: FakeTask, now: float, base: str) -> dict[str, Any]:
         state, _ = task.state(now)
         data: dict[str, Any] = {"taskId": task.id, "state": APIMODELS[state], "model": f"kling-video/{task.model}",
                                 "createTime": int(task.created * 1000)}
@@ -364,7 +386,7 @@ class FakeGateway:
             data["completeTime"] = int((task.created + task.timeline.seconds) * 1000)
         elif state in ("failed", "cancelled"):
             data["failMsg"] = task.timeline.fail or "task cancelled"
-        return json_reply({"code": 200, "msg": "success", "data": data})  # a failed task is still code 200 [D]
+        return {"code": 200, "msg": "success", "data": data}
 
 
 # How each real gateway answers, per its docs (providers.md §2-§6). The new-api forks run new-api's own submit
@@ -384,7 +406,9 @@ def fake_for(provider_id: str, **overrides: Any) -> FakeGateway:
     """A FakeGateway answering as `provider_id` does (one of GATEWAY_SHAPES), routing its catalog's models and
     the ones in its /v1/models list; overrides win."""
     from providers import catalogs
+    from providers.registry import adapter_class
 
     shape = GATEWAY_SHAPES[provider_id]
-    serves = {m.name for m in catalogs.load(provider_id)} if shape["dialect"] == "newapi" else None
+    catalog = adapter_class(provider_id).catalog  # its own name, or a catalog shipped elsewhere (fakes/newfork)
+    serves = {m.name for m in catalogs.load(catalog)} if shape["dialect"] == "newapi" else None
     return FakeGateway(name=provider_id, **{"serves": serves, **shape, **overrides})

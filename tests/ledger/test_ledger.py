@@ -43,6 +43,16 @@ async def test_a_ledger_from_a_newer_version_is_refused_clearly(tmp_path):
         await Ledger(path).get("x")
 
 
+async def test_a_saved_video_s_media_facts_round_trip_through_the_ledger(new_ledger):
+    ledger = new_ledger()
+    row, _ = await ledger.create(make_row(), dedupe_window=0)
+    assert (await ledger.get(row.task_id)).media_json is None
+    media = '{"duration_s": 5.0, "width": 1280, "height": 720, "fps": 24.0, "has_audio": false, "bytes": 9}'
+    updated = await ledger.update(row.task_id, media_json=media)
+    assert updated.to_task().media.width == 1280
+    assert (await ledger.get(row.task_id)).to_task().media.duration_s == 5.0
+
+
 async def test_create_dedupes_by_key_and_by_recent_fingerprint(new_ledger):
     ledger = new_ledger()
     a, reused = await ledger.create(make_row(idempotency_key="k"), dedupe_window=60)
