@@ -80,7 +80,9 @@ class PgServer:
         try:
             server._pg("initdb", "-D", str(server.data), "-U", USER, "--auth=trust", "-E", "UTF8", "--no-sync",
                        "--no-instructions")
-            options = [f"-p {server.port}", f"-k {root}", "-c listen_addresses=127.0.0.1", "-c max_connections=200"]
+            options = [f"-p {server.port}", "-c listen_addresses=127.0.0.1", "-c max_connections=200"]
+            if os.name == "posix":  # the socket beside the data, not in a system folder we may not write to
+                options.append(f"-k {root}")
             if not durable:
                 options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
             options += [f"-c {s}" for s in settings]
