@@ -15,3 +15,15 @@ def open_ledger(settings: Any, **options: Any) -> Ledger:
 
         return PgLedger(url.get_secret_value(), **options)
     return Ledger(settings.ledger_path, **options)
+
+
+async def describe_ledger(settings: Any) -> tuple[bool, str]:
+    """For `doctor`: (usable, which ledger and its state), changing nothing."""
+    url = getattr(settings, "database_url", None)
+    if url is None:
+        return True, f"SQLite {settings.ledger_path}"
+    import anyio.to_thread
+
+    from server.ledger.postgres import PgLedger
+
+    return await anyio.to_thread.run_sync(PgLedger(url.get_secret_value(), connect_timeout=5).probe)
