@@ -162,6 +162,7 @@ async def _pieces() -> dict[str, float]:
 
     class _Session:  # a handshake-era client with no progress token and no extensions
         client_capabilities = None
+        client_params = None  # no initialize seen: an anonymous client
 
         async def report_progress(self, *args: Any, **kwargs: Any) -> None:
             return None
@@ -171,6 +172,7 @@ async def _pieces() -> dict[str, float]:
         request_id = 1
         protocol_version = "2025-11-25"
         meta = None
+        request = None  # in process: no HTTP request, so the default principal
 
     async def per_call(fn: Any, n: int = 2000) -> float:
         for _ in range(100):

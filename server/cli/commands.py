@@ -286,7 +286,10 @@ async def doctor(settings: Settings, args: argparse.Namespace) -> int:
     from server.cli.http import describe_auth
 
     auth_ok, auth = await describe_auth(settings)
-    problems = sum(r["reachable"] is False for r in rows) + (not auth_ok)
+    from server.ledger.backend import describe_ledger
+
+    ledger_ok, ledger = await describe_ledger(settings)
+    problems = sum(r["reachable"] is False for r in rows) + (not auth_ok) + (not ledger_ok)
     home_ok = _writable(settings)
     keyed = any(not SPECS[p].keyless for p in active)
     if getattr(args, "json", False):
@@ -294,7 +297,7 @@ async def doctor(settings: Settings, args: argparse.Namespace) -> int:
                                                                    for r in rows],
                      "home": str(settings.home), "home_writable": home_ok, "videos_dir": str(settings.videos_dir),
                      "default_wait": settings.default_wait, "gateway_key_set": keyed,
-                     "http_auth": {"ok": auth_ok, "detail": auth}}))
+                     "http_auth": {"ok": auth_ok, "detail": auth}, "ledger": {"ok": ledger_ok, "detail": ledger}}))
         return 1 if problems or not home_ok else 0
     table = Table(title="videogen-mcp doctor")
     for col in ("provider", "configured", "base URL", "reachable"):
@@ -305,6 +308,7 @@ async def doctor(settings: Settings, args: argparse.Namespace) -> int:
     out.print(f"home: {settings.home} ({'writable' if home_ok else 'NOT writable'}); "
               f"videos: {settings.videos_dir}; default wait {settings.default_wait:g} s")
     out.print(f"serve --http: {auth}", markup=False)
+    out.print(f"ledger: {ledger}", markup=False)
     if not keyed:
         out.print("No gateway key is set: only the free sandbox is available. Set e.g. ORCAROUTER_API_KEY.")
     return 1 if problems or not home_ok else 0

@@ -11,6 +11,7 @@ import anyio
 from providers.base import Provider
 from server.engine.polling import Poller
 from server.ledger.store import TaskRow
+from server.tasks import Task
 
 ELSEWHERE = ("Saved by another replica of this server, on its machine; this one has no copy yet. Its video link on "
              "this server (and videogen://videos/{task_id}) fetches the same job's video again: no new job.")
@@ -38,11 +39,21 @@ class Copies:
     def videos_dir(self) -> Path:
         return self.poller.place.dest_dir
 
-    async def get(self, row: TaskRow, provider: Provider | None) -> Path | None:
-        """This machine's copy of the task's video, fetched again if it was saved elsewhere; None when there is none
-        to have (not finished, never saved, the gateway no longer serves it)."""
+    def seen_here(self, task: Task, row: TaskRow) -> Task:
+        """The task as this replica shows it: its own copy's path, or a warning that it has none yet."""
+        if not row.local_path:
+            return task
+        here = local_copy(row, self.videos_dir)
+        if here is None:
+            return task.model_copy(update={"warning": task.warning or ELSEWHERE.format(task_id=row.task_id)})
+        return task if str(here) == row.local_path else task.model_copy(update={"local_path": str(here)})
+
+    async def get(self, row: TaskRow, provider: Provider | None, *, fetch: bool) -> Path | None:
+        """This machine's copy of the task's video; fetch: if it was saved elsewhere, fetched again. None when there
+        is none to have (not finished, never saved, the gateway no longer serves it)."""
         found = await anyio.to_thread.run_sync(local_copy, row, self.videos_dir)
-        if found is not None or provider is None or row.state != "succeeded" or row.download_state != "done":
+        if found is not None or not fetch or provider is None or row.state != "succeeded" \
+                or row.download_state != "done":
             return found
         lock = self._busy.setdefault(row.task_id, anyio.Lock())
         try:

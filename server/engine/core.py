@@ -28,7 +28,7 @@ from server.ledger.store import (
 )
 from server.ledger.backend import open_ledger
 from server.ledger.owners import process_owner
-from server.engine.copies import ELSEWHERE, Copies, local_copy
+from server.engine.copies import Copies
 from server.engine.polling import DownloadPlace, Poller, download_video, snapshot_changes, upstream_key
 from server.engine.schedule import Timing
 from server.engine.budget import Budget
@@ -511,11 +511,8 @@ class Engine:
         """This machine's copy of the task's video. On a ledger shared by replicas, one that lacks it (another
         machine saved it) fetches the same job's video again into its own videos folder."""
         row = await self.ledger.get(task_id)
-        if row is None:
-            return None
-        if not self.ledger.shared:
-            return await anyio.to_thread.run_sync(local_copy, row, self._copies.videos_dir)
-        return await self._copies.get(row, self.providers.get(row.provider))
+        return None if row is None else await self._copies.get(row, self.providers.get(row.provider),
+                                                                 fetch=self.ledger.shared)
 
     # -- views ------------------------------------------------------------------------------------------------------
     def _view(self, row: TaskRow) -> Task:
@@ -523,13 +520,7 @@ class Engine:
         if row.provider not in self.providers and not row.settled:
             task = task.model_copy(update={"warning": f"The {row.provider} gateway is not configured in this server, "
                                            "so this task cannot be checked; set its API key and restart."})
-        if self.ledger.shared and row.local_path:  # replicas: the path is where this machine has the video
-            here = local_copy(row, self._copies.videos_dir)
-            if here is None:
-                task = task.model_copy(update={"warning": task.warning or ELSEWHERE.format(task_id=row.task_id)})
-            elif str(here) != row.local_path:
-                task = task.model_copy(update={"local_path": str(here)})
-        return task
+        return self._copies.seen_here(task, row) if self.ledger.shared else task
 
     @staticmethod
     async def _notify(on_change: OnChange, task: Task) -> None:

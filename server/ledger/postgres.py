@@ -196,6 +196,21 @@ class PgLedger(Ledger):
 
         return await self._run(tx, write=True)
 
+    def probe(self) -> tuple[bool, str]:
+        """For `doctor`: (reachable, what it found), changing nothing (no schema is made here). Blocking."""
+        try:
+            with psycopg.connect(self.url, autocommit=True, connect_timeout=int(self._connect_timeout)) as conn:
+                found = conn.execute("SELECT to_regclass('schema_version') IS NOT NULL").fetchone()
+                if not found or not found[0]:
+                    return True, f"{self.where}: reachable, empty (the schema is made on the first start)"
+                version = conn.execute("SELECT max(version) FROM schema_version").fetchone()
+        except psycopg.Error as exc:
+            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            return False, f"{self.where}: NOT reachable ({reason})"
+        number = version[0] if version else None
+        newer = " (newer than this version: upgrade)" if number is not None and number > SCHEMA_VERSION else ""
+        return True, f"{self.where}: reachable, schema {number}{newer}"
+
     def close(self) -> None:
         with self._opening:
             if self._pool is not None:

@@ -6,6 +6,8 @@ saved file fetches the same job's video again."""
 
 from __future__ import annotations
 
+import json
+import subprocess
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -18,7 +20,7 @@ import pytest
 from fakes.engine_stubs import GATEWAY_KEY as KEY
 from fakes.engine_stubs import server_env
 from fakes.gateways import Timeline, fake_for, serve_on_loopback
-from fakes.served import http_process
+from fakes.served import SCRIPT, clean_env, http_process
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
@@ -127,3 +129,20 @@ async def test_a_replica_killed_mid_job_loses_nothing_nobody_asking(tmp_path, po
     assert state is not None and state[:2] == ("succeeded", "done"), state
     assert took < LEASE_TTL, took
     assert Path(state[2]).parent == home_b / "videos" and gw.created == 1
+
+
+
+def test_doctor_names_the_ledger_and_whether_postgresql_answers(tmp_path, postgres):
+    def doctor(**env: str) -> tuple[int, dict]:
+        done = subprocess.run([str(SCRIPT), "doctor", "--json"], env=clean_env(tmp_path, **env), capture_output=True,
+                              text=True, timeout=60)
+        return done.returncode, json.loads(done.stdout)["ledger"]
+
+    code, ledger = doctor()
+    assert ledger == {"ok": True, "detail": f"SQLite {tmp_path / 'tasks.sqlite3'}"}
+    url = postgres.new_database()
+    code, ledger = doctor(VIDEOGEN_DATABASE_URL=url)
+    assert ledger["ok"] and "empty" in ledger["detail"]  # doctor makes no schema
+    code, ledger = doctor(VIDEOGEN_DATABASE_URL=url.replace(f":{postgres.port}/", ":1/").replace("videogen@",
+                                                                                               "videogen:pw-9876@"))
+    assert code == 1 and not ledger["ok"] and "NOT reachable" in ledger["detail"] and "pw-9876" not in ledger["detail"]

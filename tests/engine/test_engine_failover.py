@@ -3,11 +3,11 @@ nothing, in the same task and with the same idempotency key; never after an ambi
 
 from __future__ import annotations
 
-import sqlite3
 
 import anyio
 import pytest
 from fakes.engine_stubs import StubGateway, StubProvider, bad_gateway, make_row, request
+from fakes.postgres import ledger_sql
 
 from providers.base import ModelInfo, TaskStatus
 from providers.errors import (
@@ -95,16 +95,8 @@ async def test_the_ledger_names_the_next_gateway_before_it_is_tried(make_engine,
     a.gw.submit_plan = [ModelNotAvailable("a does not serve model stub-1", status=503)]
     seen = []
 
-    def look(req, key):  # inside b's submit, before it answers: a second connection, as another process would
-        if settings.database_url is None:
-            conn = sqlite3.connect(settings.ledger_path)
-            seen.append(conn.execute("SELECT provider, model, state FROM tasks").fetchall())
-            conn.close()
-        else:
-            import psycopg
-
-            with psycopg.connect(settings.database_url.get_secret_value()) as conn:
-                seen.append([tuple(r) for r in conn.execute("SELECT provider, model, state FROM tasks").fetchall()])
+    def look(req, key):  # inside b's submit, before it answers (another connection, either backend)
+        seen.append(ledger_sql(settings, "SELECT provider, model, state FROM tasks"))
 
     b.gw.on_submit = look
     async with make_engine(providers={"a": a, "b": b}) as engine:

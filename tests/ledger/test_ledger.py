@@ -227,3 +227,18 @@ def test_the_ledger_is_made_private_only_where_modes_mean_it(tmp_path):
     assert path.stat().st_mode & 0o777 == 0o644
     make_private(path, posix=True)
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_database_url_without_the_driver_says_what_to_install(monkeypatch, tmp_path):
+    import sys
+
+    from server.ledger.backend import open_ledger
+    from server.settings import Settings
+
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as if installed without the `postgres` extra
+    monkeypatch.delitem(sys.modules, "server.ledger.postgres", raising=False)
+    settings = Settings(_env_file=None, VIDEOGEN_HOME=str(tmp_path), VIDEOGEN_DATABASE_URL="postgresql://u@h/db")
+    with pytest.raises(LedgerError, match=r"psycopg is missing\): pip install 'videogen-mcp\[postgres\]'"):
+        open_ledger(settings)
+    assert open_ledger(Settings(_env_file=None, VIDEOGEN_HOME=str(tmp_path), VIDEOGEN_DATABASE_URL=" ")).path == (
+        tmp_path / "tasks.sqlite3")  # a blank URL is unset: SQLite

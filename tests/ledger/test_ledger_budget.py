@@ -1,18 +1,20 @@
-"""The budget in the ledger: a row's cost_usd is reserved in the transaction that records it, or nothing is written;
-failed rows give theirs back; a reused row reserves nothing; spend() sums per provider."""
+"""The budget in the ledger (SQLite and PostgreSQL): a row's cost_usd is reserved in the transaction that records
+it, or nothing is written; failed rows give theirs back; a reused row reserves nothing; spend() sums per provider;
+replicas racing for the last dollars never overspend."""
 
 from __future__ import annotations
 
+import anyio
 import pytest
 from fakes.engine_stubs import make_row
 
-from server.ledger.store import BudgetExceeded, Ledger
+from server.ledger.store import BudgetExceeded
 
 pytestmark = pytest.mark.anyio
 
 
-async def test_reservations_refusals_refunds_and_reuse(tmp_path):
-    ledger = Ledger(tmp_path / "tasks.sqlite3")
+async def test_reservations_refusals_refunds_and_reuse(new_ledger):
+    ledger = new_ledger()
     budget = (1.0, 0.0)  # $1 since the epoch
     a = make_row(prompt="a", cost_usd=0.6, cost_basis="a")
     await ledger.create(a, dedupe_window=0, budget=budget)
@@ -28,11 +30,10 @@ async def test_reservations_refusals_refunds_and_reuse(tmp_path):
     await ledger.create(make_row(prompt="c", cost_usd=0.9, cost_basis="c"), dedupe_window=0, budget=budget)
     spend = await ledger.spend(0.0)
     assert spend == [{"provider": "stub", "tasks": 1, "usd": 0.9, "unpriced": 0}]  # the failed row is refunded
-    ledger.close()
 
 
-async def test_an_unpriced_row_reserves_nothing_but_needs_budget_left(tmp_path):
-    ledger = Ledger(tmp_path / "tasks.sqlite3")
+async def test_an_unpriced_row_reserves_nothing_but_needs_budget_left(new_ledger):
+    ledger = new_ledger()
     budget = (0.5, 0.0)
     await ledger.create(make_row(prompt="free", cost_usd=None, cost_basis="no price known"), dedupe_window=0,
                         budget=budget)
@@ -43,15 +44,32 @@ async def test_an_unpriced_row_reserves_nothing_but_needs_budget_left(tmp_path):
     assert await ledger.spend(0.0) == [{"provider": "stub", "tasks": 2, "usd": 0.5, "unpriced": 1}]
     row = (await ledger.list())[-1]
     assert row.to_task().cost is not None and row.to_task().cost.estimate_usd is None
-    ledger.close()
 
 
-async def test_only_the_period_counts(tmp_path):
-    ledger = Ledger(tmp_path / "tasks.sqlite3")
+async def test_only_the_period_counts(new_ledger):
+    ledger = new_ledger()
     old = make_row(prompt="yesterday", cost_usd=0.9, cost_basis="x")
     await ledger.create(old, dedupe_window=0)
     since = old.created_at + 0.001
     await ledger.create(make_row(prompt="today", cost_usd=0.9, cost_basis="x", created_at=since + 1),
                         dedupe_window=0, budget=(1.0, since))
     assert [r["usd"] for r in await ledger.spend(since)] == [0.9]
-    ledger.close()
+
+
+async def test_replicas_racing_for_the_last_dollars_spend_no_more_than_the_budget(new_ledger):
+    ledgers = [new_ledger() for _ in range(6)]  # six processes' connections to one store
+    outcomes = []
+
+    async def spend(i, ledger):
+        try:
+            await ledger.create(make_row(prompt=f"job {i}", cost_usd=0.4, cost_basis="x"), dedupe_window=0,
+                                budget=(1.0, 0.0))
+            outcomes.append("created")
+        except BudgetExceeded:
+            outcomes.append("refused")
+
+    async with anyio.create_task_group() as tg:
+        for i, ledger in enumerate(ledgers):
+            tg.start_soon(spend, i, ledger)
+    assert sorted(outcomes) == ["created"] * 2 + ["refused"] * 4  # $0.80 of $1: a third job would overspend
+    assert [r["usd"] for r in await ledgers[0].spend(0.0)] == [pytest.approx(0.8)]

@@ -15,8 +15,8 @@ from server.tasks import DEFAULT_PRINCIPAL
 pytestmark = pytest.mark.anyio
 
 
-async def test_the_same_key_from_two_principals_is_two_tasks_and_from_one_is_one(tmp_path):
-    ledger = Ledger(tmp_path / "t.db")
+async def test_the_same_key_from_two_principals_is_two_tasks_and_from_one_is_one(new_ledger):
+    ledger = new_ledger()
     alice, reused_a = await ledger.create(make_row(idempotency_key="k", principal="alice"), dedupe_window=60)
     bob, reused_b = await ledger.create(make_row(idempotency_key="k", principal="bob"), dedupe_window=60)
     again, reused = await ledger.create(make_row(idempotency_key="k", principal="alice"), dedupe_window=60)
@@ -28,8 +28,8 @@ async def test_the_same_key_from_two_principals_is_two_tasks_and_from_one_is_one
     ledger.close()
 
 
-async def test_the_dedupe_window_is_per_principal(tmp_path):
-    ledger = Ledger(tmp_path / "t.db")
+async def test_the_dedupe_window_is_per_principal(new_ledger):
+    ledger = new_ledger()
     alice, _ = await ledger.create(make_row(principal="alice"), dedupe_window=60)
     bob, reused_b = await ledger.create(make_row(principal="bob"), dedupe_window=60)
     again, reused = await ledger.create(make_row(principal="alice"), dedupe_window=60)
@@ -38,8 +38,8 @@ async def test_the_dedupe_window_is_per_principal(tmp_path):
     ledger.close()
 
 
-async def test_listing_by_principal_shows_only_its_tasks(tmp_path):
-    ledger = Ledger(tmp_path / "t.db")
+async def test_listing_by_principal_shows_only_its_tasks(new_ledger):
+    ledger = new_ledger()
     now = time.time()
     mine = [(await ledger.create(make_row(principal="alice", prompt=f"a{i}", created_at=now + i), dedupe_window=0))[0]
             for i in range(3)]
