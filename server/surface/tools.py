@@ -262,7 +262,10 @@ async def generate_video(
     if tasks_ext.client_wants_tasks(ctx):  # the client polls tasks/get itself: hand back the durable handle now
         return tasks_ext.created(rt, started_task.task)
     task = await wait_with_progress(ctx, rt, started_task.task.task_id, started + wait)
-    return task_result(task, note=started_task.reason if started_task.reused else "", links=uses_links(ctx),
+    est = cleared.estimate
+    note = started_task.reason if started_task.reused else (
+        f"Estimated cost: ${est.usd:.2f} ({est.basis})." if est.usd is not None else f"Cost: {est.basis}.")
+    return task_result(task, note=note, links=uses_links(ctx),
                        wait_hint=fitting_wait(ctx, rt, None), served_url=served_url(ctx, rt, task))
 
 
