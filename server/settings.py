@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     budget_period: Literal["day", "week", "month"] = Field("day", validation_alias=_env("VIDEOGEN_BUDGET_PERIOD"))
     allow_unpriced: bool = Field(False, validation_alias=_env("VIDEOGEN_ALLOW_UNPRICED"))
     confirm_above_usd: float | None = Field(None, ge=0, validation_alias=_env("VIDEOGEN_CONFIRM_ABOVE_USD"))
+    # Comma-separated secrets (32+ characters each; the first seals) that protect a 2026-07-28 cost confirmation's
+    # requestState, for replicas that must accept each other's; unset, a key made at start-up, good in that process.
+    request_state_keys: SecretStr | None = Field(None, validation_alias=_env("VIDEOGEN_REQUEST_STATE_KEYS"))
 
     @field_validator("max_cost_usd", "budget_usd", "confirm_above_usd", mode="before")
     @classmethod
@@ -111,7 +114,12 @@ class Settings(BaseSettings):
     def secrets(self) -> list[str]:
         """Every configured secret value, for the log redaction filter."""
         values = [getattr(self, f"{p}_api_key", None) for p in SPECS] + [self.http_token]
+        values += [SecretStr(k) for k in self.state_keys()]
         return [v.get_secret_value() for v in values if v is not None and len(v.get_secret_value()) >= 4]
+
+    def state_keys(self) -> list[str]:
+        raw = self.request_state_keys.get_secret_value() if self.request_state_keys is not None else ""
+        return [k.strip() for k in raw.split(",") if k.strip()]
 
     def missing_keys(self) -> list[str]:
         return [f"{SPECS[p].env_prefix}_API_KEY" for p in SPECS if not SPECS[p].keyless and self.api_key(p) is None]
