@@ -199,6 +199,6 @@ def build_server(
         on_read_resource=resources.read_resource,
     )
     tasks_ext.install(server)
-    confirm.install(server)  # seals the 2026-07-28 requestState of a cost confirmation (built on the first call)
+    confirm.install(server, settings.state_keys())  # seals the 2026-07-28 requestState of a cost confirmation
     apps.install(server)
     return server

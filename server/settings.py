@@ -98,6 +98,9 @@ class Settings(_GatewaySettings):
     budget_period: Literal["day", "week", "month"] = Field("day", validation_alias=_env("VIDEOGEN_BUDGET_PERIOD"))
     allow_unpriced: bool = Field(False, validation_alias=_env("VIDEOGEN_ALLOW_UNPRICED"))
     confirm_above_usd: float | None = Field(None, ge=0, validation_alias=_env("VIDEOGEN_CONFIRM_ABOVE_USD"))
+    # Comma-separated secrets (32+ characters each; the first seals) that protect a 2026-07-28 cost confirmation's
+    # requestState, for replicas that must accept each other's; unset, a key made at start-up, good in that process.
+    request_state_keys: SecretStr | None = Field(None, validation_alias=_env("VIDEOGEN_REQUEST_STATE_KEYS"))
     # Which gateway takes a canonical model id (providers/policy.py): cheapest, prefer:a,b, pin:a; per model `id=`.
     routing: str = Field("cheapest", validation_alias=_env("VIDEOGEN_ROUTING"))
 
@@ -182,13 +185,17 @@ class Settings(_GatewaySettings):
         """Every configured secret value, for the log redaction filter."""
         values = [self.api_key(p) for p in SPECS] + [self.http_token, self.http_tokens, self.database_url]
         found = [v.get_secret_value() for v in values if v is not None]
-        found += [token for _, token in self.http_principals()]
+        found += [token for _, token in self.http_principals()] + self.state_keys()
         if self.database_url is not None:  # its password alone, wherever a driver message might quote it
             from urllib.parse import unquote, urlsplit
 
             password = urlsplit(self.database_url.get_secret_value()).password
             found += [password or "", unquote(password or "")]
         return [v for v in found if len(v) >= 4]
+
+    def state_keys(self) -> list[str]:
+        raw = self.request_state_keys.get_secret_value() if self.request_state_keys is not None else ""
+        return [k.strip() for k in raw.split(",") if k.strip()]
 
     def missing_keys(self) -> list[str]:
         return [f"{SPECS[p].env_prefix}_API_KEY" for p in SPECS if not SPECS[p].keyless and self.api_key(p) is None]

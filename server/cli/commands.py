@@ -143,7 +143,7 @@ async def models(settings: Settings, args: argparse.Namespace) -> int:
     for m in rows:
         table.add_row(m["id"], ",".join(map(str, m["durations"])) or "any", ",".join(m["resolutions"]),
                       ",".join(m["aspect_ratios"]), ",".join(m["inputs"]), "yes" if m["audio"] else "",
-                      str(m.get("price", {}).get("usd_per_second", "")),
+                      _per_second(m.get("price")),
                       *("yes" if m["active"] else "no" for _ in marked))
     out.print(table)
     for pid, note in inactive:
@@ -153,6 +153,12 @@ async def models(settings: Settings, args: argparse.Namespace) -> int:
         if hidden:
             err.print(f"Not configured: {', '.join(hidden)}. Browse their catalogs with `videogen-mcp models --all`.")
     return 0
+
+
+def _per_second(price: dict | None) -> str:
+    if not price:
+        return ""
+    return f"{price['usd_per_second']:g}" if price.get("usd_per_second") is not None else "not in USD"
 
 
 def _inactive_note(spec: ProviderSpec) -> str:

@@ -81,9 +81,14 @@ def _state(value: Any) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def install(server: Any, audience: str = "videogen-mcp") -> None:
-    """Seal every 2026-07-28 requestState this server mints. An ephemeral key: state is good only in the process
-    that minted it, which a stdio server and a single HTTP worker are (the SDK already loads its crypto)."""
+def install(server: Any, keys: list[str] | None = None, audience: str = "videogen-mcp") -> None:
+    """Seal every 2026-07-28 requestState this server mints. `keys` (VIDEOGEN_REQUEST_STATE_KEYS): replicas that
+    share them accept each other's state; none, a key made now, good only in this process (a stdio server, one HTTP
+    worker). The SDK has its crypto loaded already."""
     from mcp.server.request_state import RequestStateBoundary, RequestStateSecurity
 
-    server.middleware.append(RequestStateBoundary(RequestStateSecurity.ephemeral(), default_audience=audience))
+    try:
+        security = RequestStateSecurity(keys=keys) if keys else RequestStateSecurity.ephemeral()
+    except ValueError as exc:  # a key under 32 characters: say which setting, never the key
+        raise ValueError(f"VIDEOGEN_REQUEST_STATE_KEYS: {exc}") from None
+    server.middleware.append(RequestStateBoundary(security, default_audience=audience))

@@ -291,8 +291,11 @@ async def generate_video(
         return tasks_ext.created(rt, started_task.task)
     task = await wait_with_progress(ctx, rt, started_task.task.task_id, started + wait)
     images = await preview.images(rt, task, with_poster=uses_links(ctx), sheet=False)
-    return task_result(task, note=started_task.reason if started_task.reused else "", links=uses_links(ctx),
-                       wait_hint=fitting_wait(ctx, rt, None), served_url=served_url(ctx, rt, task), images=images)
+    est = cleared.estimate
+    note = started_task.reason if started_task.reused else (
+        f"Estimated cost: ${est.usd:.2f} ({est.basis})." if est.usd is not None else f"Cost: {est.basis}.")
+    return task_result(task, note=note, links=uses_links(ctx), wait_hint=fitting_wait(ctx, rt, None),
+                       served_url=served_url(ctx, rt, task), images=images)
 
 
 def routed_dry_run(result: t.CallToolResult, route: routing.Route) -> None:

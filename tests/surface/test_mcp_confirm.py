@@ -127,3 +127,31 @@ async def test_over_stateless_http_the_modern_era_asks_and_the_legacy_one_falls_
     else:
         assert r.is_error and "cannot ask them" in r.content[0].text and "max_cost_usd=0.3165" in r.content[0].text
         assert asked == [] and gw.requests == []
+
+
+@pytest.mark.parametrize("shared", [True, False])
+async def test_replicas_sharing_request_state_keys_accept_each_others_question(tmp_path, shared):
+    gw = fake_for("apimodels", api_key=KEY, timeline=Timeline(seconds=0))
+    keys = {"VIDEOGEN_REQUEST_STATE_KEYS": "k" * 40 + ",old-" + "o" * 40} if shared else {}
+    one, two = (confirming_server(tmp_path / name, gw, **keys) for name in ("one", "two"))
+    yes = {"confirm_cost": t.ElicitResult(action="accept", content={"confirm": True})}
+    async with Client(one, elicitation_callback=answering("accept")) as a, \
+            Client(two, elicitation_callback=answering("accept")) as b:
+        asked = await a.session.call_tool("generate_video", JOB, allow_input_required=True)
+        assert isinstance(asked, t.InputRequiredResult)
+        if shared:
+            done = await b.session.call_tool("generate_video", JOB, input_responses=yes,
+                                             request_state=asked.request_state)
+            assert isinstance(done, t.CallToolResult) and not done.is_error and gw.created == 1
+        else:  # a key made at start-up: another process cannot read this one's state
+            with pytest.raises(MCPError, match="Invalid or expired requestState"):
+                await b.session.call_tool("generate_video", JOB, input_responses=yes,
+                                          request_state=asked.request_state)
+            assert gw.requests == []
+
+
+def test_a_short_request_state_key_is_refused_at_start_naming_the_setting(tmp_path):
+    gw = fake_for("apimodels", api_key=KEY)
+    with pytest.raises(ValueError, match="VIDEOGEN_REQUEST_STATE_KEYS: .*at least 32 bytes") as refused:
+        confirming_server(tmp_path, gw, VIDEOGEN_REQUEST_STATE_KEYS="tooshort")
+    assert "tooshort" not in str(refused.value)
