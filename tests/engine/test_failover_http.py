@@ -90,6 +90,7 @@ async def test_a_failure_that_created_nothing_moves_the_job_to_the_second_gatewa
     assert task.provider == "octopusx" and task.model == "octopusx/Kling-3.0-Omni"
     assert second.submits[0].headers.get("idempotency-key") == "key-1"  # the same key on the second gateway
     assert task.route["tried"][0]["gateway"] == "orcarouter"
+    assert task.cost is not None and task.cost.estimate_usd == row.cost_usd == pytest.approx(0.42)  # OctopusX's
     assert KEY not in (row.route_json or "") and KEY not in task.model_dump_json()
 
 
