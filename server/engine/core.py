@@ -291,13 +291,13 @@ class Engine:
         try:
             timeout = float(self.settings.http_timeout) + 30
 
-            async def send(candidate: routing.Candidate, budget: float | None) -> submit.Outcome:
-                return await submit.send(candidate.provider, candidate.request(request), key, self.timing,
-                                         rng=self.rng, attempt_timeout=timeout, budget=budget, info=candidate.info)
+            async def send(to: routing.Candidate, budget: float | None) -> submit.Outcome:
+                return await submit.send(to.provider, to.request(request), key, self.timing, rng=self.rng,
+                                         attempt_timeout=timeout, budget=budget, info=to.info)
 
-            async def trying(candidate: routing.Candidate, tried: tuple[failover.Attempt, ...]) -> None:
-                await self._record(watch, failover.changes(route, candidate, tried),
-                                   detail=f"trying {candidate.gateway} (the gateways before it created nothing)")
+            async def trying(to: routing.Candidate, tried: tuple[failover.Attempt, ...]) -> None:
+                await self._record(watch, failover.changes(route, to, tried),
+                                   detail=f"trying {to.gateway} (the gateways before it created nothing)")
 
             candidate, outcome, tried = await failover.submit_along(route, send, trying, self.health)
             provider, changes = candidate.provider, failover.changes(route, candidate, tried)
