@@ -93,11 +93,12 @@ class Route:
             out["skipped"] = list(self.skipped)
         if tried:
             out["tried"] = [a.public() for a in tried]
-        text = f"Routed {self.asked} to {current.gateway} ({self.why})"
         if tried:
-            text += "; " + "; ".join(f"{a.gateway} refused it first without creating a job ({a.code})"
-                                     for a in tried) + ", so nothing was billed there"
-        out["note"] = text + "."
+            refused = "; ".join(f"{a.gateway} refused it first without creating a job ({a.code})" for a in tried)
+            out["note"] = (f"Routed {self.asked} to {current.gateway}: {refused}, so nothing was billed there "
+                           f"(the order: {self.why}).")
+        else:
+            out["note"] = f"Routed {self.asked} to {current.gateway} ({self.why})."
         return out
 
 
