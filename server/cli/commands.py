@@ -60,6 +60,9 @@ async def generate(settings: Settings, args: argparse.Namespace) -> int:
             raise CommandError(cli_text(str(exc))) from None
         first = route.candidates[0]
         if args.dry_run:
+            if not route.pinned and not args.json:
+                rest = ", ".join(c.gateway for c in route.candidates[1:])
+                err.print(f"Route: {first.gateway} ({route.why})" + (f", then {rest}" if rest else ""), soft_wrap=True)
             return costs.dry_run(rt, first.provider, first.request(request), args.max_cost, args.json, cli_text)
         cleared = costs.clear(rt, first.provider, first.request(request), args.max_cost, cli_text)
         engine = await rt.engine()
@@ -138,10 +141,11 @@ async def models(settings: Settings, args: argparse.Namespace) -> int:
     inactive = sorted({m["provider"]: m["note"] for m in rows if not m["active"]}.items())
     table = Table(title=f"{len(rows)} video models" + (" (inactive ones marked)" if inactive else ""))
     marked = ["active"] if inactive else []
-    for col in ("id", "seconds", "resolutions", "aspect ratios", "inputs", "audio", "$/s", *marked):
+    for col in ("id", "canonical id", "seconds", "resolutions", "aspect ratios", "inputs", "audio", "$/s", *marked):
         table.add_column(col)
     for m in rows:
-        table.add_row(m["id"], ",".join(map(str, m["durations"])) or "any", ",".join(m["resolutions"]),
+        table.add_row(m["id"], m.get("canonical") or "", ",".join(map(str, m["durations"])) or "any",
+                      ",".join(m["resolutions"]),
                       ",".join(m["aspect_ratios"]), ",".join(m["inputs"]), "yes" if m["audio"] else "",
                       _per_second(m.get("price")),
                       *("yes" if m["active"] else "no" for _ in marked))

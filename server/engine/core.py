@@ -346,12 +346,12 @@ class Engine:
                       callback: str | None = None) -> None:
         candidate = route.candidates[0]
         try:
-            async def send(candidate: routing.Candidate, budget: float | None) -> submit.Outcome:
-                return await self._send(candidate, request, key, budget, callback)
+            async def send(to: routing.Candidate, budget: float | None) -> submit.Outcome:
+                return await self._send(to, request, key, budget, callback)
 
-            async def trying(candidate: routing.Candidate, tried: tuple[failover.Attempt, ...]) -> None:
-                await self._record(watch, failover.changes(route, candidate, tried),
-                                   detail=f"trying {candidate.gateway} (the gateways before it created nothing)")
+            async def trying(to: routing.Candidate, tried: tuple[failover.Attempt, ...]) -> None:
+                await self._record(watch, failover.changes(route, to, tried),
+                                   detail=f"trying {to.gateway} (the gateways before it created nothing)")
 
             candidate, outcome, tried = await failover.submit_along(route, send, trying, self.health)
             provider, changes = candidate.provider, failover.changes(route, candidate, tried)

@@ -63,5 +63,10 @@ def failed_everywhere(route: Route, tried: tuple[Attempt, ...], message: str) ->
     """The failure text once the last gateway refused too: each earlier refusal, then the last one in full."""
     if not tried:
         return message
-    before = " ".join(f"{a.gateway}: {a.message}" for a in tried)
-    return f"No gateway took {route.asked}. {before} Then {message}"
+    before = " ".join(f"{a.gateway}: {_sentence(a.message)}" for a in tried)
+    return f"No gateway took {route.asked}. {before} Then {route.candidates[len(tried)].gateway}: {message}"
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else text + "."

@@ -93,11 +93,12 @@ class Route:
             out["skipped"] = list(self.skipped)
         if tried:
             out["tried"] = [a.public() for a in tried]
-        text = f"Routed {self.asked} to {current.gateway} ({self.why})"
         if tried:
-            text += "; " + "; ".join(f"{a.gateway} refused it first without creating a job ({a.code})"
-                                     for a in tried) + ", so nothing was billed there"
-        out["note"] = text + "."
+            refused = "; ".join(f"{a.gateway} refused it first without creating a job ({a.code})" for a in tried)
+            out["note"] = (f"Routed {self.asked} to {current.gateway}: {refused}, so nothing was billed there "
+                           f"(the order: {self.why}).")
+        else:
+            out["note"] = f"Routed {self.asked} to {current.gateway} ({self.why})."
         return out
 
 
@@ -218,12 +219,14 @@ def within_limits(route: Route, limits: Limits) -> Route:
     never spends more than was reserved. Raises RouteError with the refusals when none is left."""
     kept: list[Candidate] = []
     refused: list[str] = []
+    over: list[str] = []
     for candidate in route.candidates:
         why = budget.refusal(candidate.model_id, candidate.cost, limits) if candidate.cost is not None else None
         if why is None:
             kept.append(candidate)
         else:
             refused.append(why)
+            over.append(candidate.gateway)
     reserved = kept[0].estimate_usd if kept else None
     if limits.budget is not None and reserved is not None:
         dearer = [c for c in kept[1:] if c.estimate_usd is None or c.estimate_usd > reserved + 1e-9]
@@ -233,7 +236,8 @@ def within_limits(route: Route, limits: Limits) -> Route:
         raise RouteError(refused[0] if len(refused) == 1 else " ".join(refused))
     if len(kept) == len(route.candidates):
         return route
-    return replace(route, candidates=tuple(kept), skipped=(*route.skipped, *refused))
+    why = route.why if kept[0] is route.candidates[0] else f"{route.why}; {', '.join(over)} over the spending limit"
+    return replace(route, candidates=tuple(kept), skipped=(*route.skipped, *refused), why=why)
 
 
 def _why(resolved: Resolved, strategy: Strategy, ordered: list[Candidate], back: dict[str, str]) -> str:

@@ -175,3 +175,15 @@ def test_learning_from_rows_never_shortens_what_this_process_knows():
     health.learn([row])  # our own failure read back a moment later
     clock.now += 45
     assert health.pushed_back("a", "m") == "overloaded"
+
+
+async def test_the_same_canonical_request_twice_is_one_job_whichever_gateway_took_it(make_engine, two, settings):
+    a, b, route = two
+    a.gw.submit_plan = [ModelNotAvailable("a does not serve model stub-1", status=503)]
+    the_settings = settings.model_copy(update={"dedupe_window": 60.0})
+    async with make_engine(providers={"a": a, "b": b}, settings=the_settings) as engine:
+        first = await engine.start(route, request())
+        await engine.wait(first.task.task_id, 5)
+        again = await engine.start(route, request())
+    assert again.reused and again.task.task_id == first.task.task_id and again.task.provider == "b"
+    assert b.gw.created == 1 and a.gw.created == 0

@@ -154,3 +154,14 @@ async def test_the_cap_applies_to_each_gateway_on_the_route(tmp_path):
     assert fits.structured_content["route"]["order"] == ["apimodels/kling-v3-omni"]  # OrcaRouter would exceed it
     assert over.is_error and "above max_cost_usd $0.1" in over.content[0].text
     assert first.submits == [] and second.submits == []
+
+
+async def test_a_preferred_gateway_over_the_cap_gives_way_and_the_route_says_why(tmp_path):
+    first, second = orca(), apimodels()
+    with serve_on_loopback(first) as a, serve_on_loopback(second) as b:
+        r = await generate(tmp_path, {"orcarouter": a, "apimodels": b}, call={**CALL, "max_cost_usd": 0.35},
+                           VIDEOGEN_ROUTING="prefer:orcarouter")
+    task = r.structured_content
+    assert task["status"] == "succeeded" and task["provider"] == "apimodels", r.content[0].text
+    assert task["route"]["why"] == "VIDEOGEN_ROUTING prefers orcarouter; orcarouter over the spending limit"
+    assert first.submits == [] and task["cost"]["estimate_usd"] == pytest.approx(0.3165)
