@@ -162,6 +162,7 @@ async def _pieces() -> dict[str, float]:
 
     class _Session:  # a handshake-era client with no progress token and no extensions
         client_capabilities = None
+        client_params = None  # no clientInfo: tools.client_name reads it
 
         async def report_progress(self, *args: Any, **kwargs: Any) -> None:
             return None
