@@ -122,7 +122,10 @@ class Poller:
         sure_until = clock() + self.t.lease_ttl / 2  # the lease was just acquired
         await self.history.refresh()  # at most every History.REFRESH s, shared by all pollers; never a tool call's
         spec = SPECS.get(provider.id)
-        callback = row.callback_digest is not None and self.wakes.trusted(provider.id)
+        # Safety checks only while a callback can come: the gateway polled calls back (a failed-over job may have
+        # gone to one that does not) and its callbacks have been reaching us.
+        callback = (row.callback_digest is not None and spec is not None and bool(spec.callback_option)
+                    and self.wakes.trusted(provider.id))
         sched = PollSchedule(self.t, started=clock() - max(0.0, self.ledger.now() - row.created_at), rng=self.rng,
                              expected=self.history.expected(row), callback=callback,
                              floor=spec.poll_interval if spec is not None else 0.0)
