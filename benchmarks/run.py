@@ -24,7 +24,7 @@ from typing import Any
 from benchmarks.common import BENCH
 from benchmarks.report import Row, calls_md, render, scale_md, startup_md
 
-SECTIONS = ("startup", "calls", "polling", "scale")
+SECTIONS = ("startup", "calls", "polling", "scale", "replicas", "poster")
 
 
 def log(*parts: Any) -> None:
@@ -84,6 +84,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--poll-reps", type=int, help="jobs of ours per (way, length, progress) (default 30, quick 10)")
     p.add_argument("--scale-tasks", type=int, default=1000, help="tasks in flight (default 1000)")
     p.add_argument("--scale-seconds", type=float, help="mean job length for the scale run (default 30, quick 15)")
+    p.add_argument("--replicas-seconds", type=float, help="load window per replicas run (default 30, quick 15)")
+    p.add_argument("--replicas-sessions", type=int, default=200, help="concurrent sessions (default 200)")
+    p.add_argument("--poster-reps", type=int, help="repetitions of the poster figures (default 21, quick 7)")
     p.add_argument("--out", type=Path, default=BENCH / "results", help="where latest.md/json go")
     p.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     args = p.parse_args(argv)
@@ -93,6 +96,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     args.poll_scale = args.poll_scale or (0.1 if q else 0.2)
     args.poll_reps = args.poll_reps or (10 if q else 30)
     args.scale_seconds = args.scale_seconds or (15.0 if q else 30.0)
+    args.replicas_seconds = args.replicas_seconds or (15.0 if q else 30.0)
+    args.poster_reps = args.poster_reps or (7 if q else 21)
     args.sections = [s.strip() for s in args.only.split(",")] if args.only else list(SECTIONS)
     unknown = set(args.sections) - set(SECTIONS)
     if unknown:
@@ -164,10 +169,27 @@ def main(argv: list[str] | None = None) -> int:
         detail["scale"] = d
         extra_md.append(scale_md(d))
 
+    def replicas() -> None:
+        from benchmarks import replicas as m
+
+        r, d = m.run(args.replicas_seconds, args.replicas_sessions, log=log)
+        rows.extend(r)
+        detail["replicas"] = d
+        extra_md.append("### Replicas on one PostgreSQL\n\n" + m.table_md(d))
+    def poster() -> None:
+        from benchmarks import poster as m
+
+        r, d = m.run(args.poster_reps, log=log)
+        rows.extend(r)
+        detail["poster"] = d
+        extra_md.append(m.poster_md(d))
+
     section("startup", startup)
     section("calls", calls)
     section("polling", polling)
     section("scale", scale)
+    section("replicas", replicas)
+    section("poster", poster)
 
     elapsed = time.monotonic() - began
     info = machine()

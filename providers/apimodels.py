@@ -11,8 +11,9 @@ from typing import Any
 
 from providers.base import ModelInfo, TaskSnapshot, TaskStatus, VideoRequest
 from providers.errors import APIMODELS_CODES, BadResponse
-from providers.newapi import CatalogProvider, drop_none, fields, kling_sound, mode_for
+from providers.newapi import CatalogProvider
 from providers.parse import parse_task
+from providers.wire import drop_none, kling
 
 ROUTE = "/api/v1/video/generations"  # POST creates; GET ?task_id= queries [seed 003]
 FILE_LIFETIME = timedelta(days=7)  # "Video files are stored for 7 days" [seed 003]
@@ -25,45 +26,13 @@ class ApiModels(CatalogProvider):
     catalog = "apimodels"
     submit_path = ROUTE
     error_codes = APIMODELS_CODES
-    family_fields = {
-        "kling-omni": fields("last_frame", "reference_images", "reference_videos", "audio"),
-        "kling": fields("last_frame", "negative_prompt", "audio"),
-        "kling-motion": fields("reference_videos", "audio"),  # the motion video
-    }
+    family_fields = kling.FIELDS  # no content proxy (capabilities: none): resultUrls[0] is downloaded directly
 
     def build_body(self, request: VideoRequest, info: ModelInfo) -> dict[str, Any]:
-        common = {
-            "model": info.name,
-            "prompt": request.prompt,
-            "mode": mode_for(request.resolution),  # std (720p) or pro (1080p)
-            "duration": str(request.duration) if request.duration is not None else None,  # a string
-            "aspect_ratio": request.aspect_ratio,
-            "sound": kling_sound(request.audio),
-        }
-        if info.family == "kling-omni":
-            images = [{"image_url": request.first_frame.url, "type": "first_frame"}] if request.first_frame else []
-            if request.last_frame:
-                images.append({"image_url": request.last_frame.url, "type": "end_frame"})
-            images += [{"image_url": ref.url} for ref in request.reference_images]  # untyped = reference [I]
-            body = {
-                **common,
-                "image_list": images,
-                "video_list": [{"video_url": ref.url, "refer_type": "feature", "keep_original_sound": "no"}
-                               for ref in request.reference_videos],
-            }
-        elif info.family == "kling-motion":
-            body = {  # a character image plus the motion to copy [seed 003, non-omni page]
-                **common,
-                "image": request.first_frame.url if request.first_frame else None,
-                "motion_video": request.reference_videos[0].url if request.reference_videos else None,
-            }
-        else:  # t2v vs i2v is chosen by whether `image` is present; Kling-native names [I]
-            body = {
-                **common,
-                "image": request.first_frame.url if request.first_frame else None,
-                "image_tail": request.last_frame.url if request.last_frame else None,
-                "negative_prompt": request.negative_prompt,
-            }
+        # Kling's own fields at the top level; the ratio only when asked (not new-api: no 1:1 default to avoid).
+        # Motion control: a character image plus the motion to copy [seed 003, non-omni page].
+        body = {"model": info.name, "prompt": request.prompt, "image": kling.first_frame(request, info),
+                **kling.native(request, info, always_ratio=False)}
         return drop_none({**drop_none(body), **request.options})
 
     def _envelope(self, data: Any, *, model: str | None = None) -> Any:
@@ -73,8 +42,9 @@ class ApiModels(CatalogProvider):
             raise self.http.error(code if 400 <= code < 600 else 502, data, model=model)
         return data
 
-    async def submit(self, request: VideoRequest, *, idempotency_key: str | None = None) -> TaskSnapshot:
-        path, body = self.build_submit(request)
+    async def submit(self, request: VideoRequest, *, idempotency_key: str | None = None,
+                     info: ModelInfo | None = None) -> TaskSnapshot:
+        path, body = self.build_submit(request, info)
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         data = self._envelope(await self.http.post_json(path, body, headers=headers, model=request.model),
                               model=request.model)
@@ -90,9 +60,6 @@ class ApiModels(CatalogProvider):
             finished = snapshot.updated_at or datetime.now(UTC)
             update["expires_at"] = finished + FILE_LIFETIME
         return snapshot.model_copy(update=update)
-
-    def content_request(self, upstream_id: str) -> tuple[str, dict[str, str]] | None:
-        return None  # no proxy route: download resultUrls[0] directly
 
     async def discover(self) -> list[ModelInfo]:
         return []  # no models route is documented

@@ -5,6 +5,7 @@ Pure data and pure functions only; no I/O and nothing read at import time.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -78,7 +79,6 @@ class ModelInfo(BaseModel):
     negative_prompt: bool = False
     seed: bool = False
     prompt_required: bool = True
-    price_per_second: float | None = None  # USD, when the gateway's docs give it
     url_lifetime: timedelta | None = None  # how long the result URL lives, when documented
     # Cross-field rules the docs state (empty/None = no such rule), checked by providers.validate:
     durations_by_resolution: dict[str, tuple[int, ...]] = Field(default_factory=dict)  # Hailuo 2.3: 768p 6/10
@@ -121,6 +121,16 @@ class TaskSnapshot(BaseModel):
     prompt: str | None = None  # the prompt, when the gateway echoes it (matching a listed job to an unknown task)
 
 
+@dataclass(frozen=True)
+class Capabilities:
+    """What an adapter offers beyond submit / get / models, declared as data: callers read it, never probe."""
+
+    find: bool = False  # `find(key)` looks a job up by the idempotency key it was submitted with
+    content_proxy: bool = False  # `content_request(id)` names the gateway's own authenticated content route
+    mounts: bool = False  # the class's `mounts(config)` gives transports the shared client must use (embedded)
+    trusted_hosts: frozenset[str] = frozenset()  # hosts the downloader may fetch though they are not public
+
+
 @runtime_checkable
 class Provider(Protocol):
     """A gateway adapter. Mapping and parsing are pure; the I/O methods use the injected HTTP client.
@@ -131,6 +141,7 @@ class Provider(Protocol):
     id: str  # "orcarouter", ..., "sandbox"
     sandbox: bool
     task_listing: bool  # True: `list_tasks` works with the API key, so `unknown` tasks are reconciled against it
+    capabilities: Capabilities
 
     def models(self) -> list[ModelInfo]:
         """The catalog (plus anything discovered so far)."""
@@ -138,22 +149,30 @@ class Provider(Protocol):
 
     def model(self, name: str) -> ModelInfo | None: ...
 
-    def validate(self, request: VideoRequest) -> ModelInfo:
+    # `info`: the model as the server resolved it once, at the tool boundary (server.engine.routing), carried here
+    # so nothing looks it up again; None (direct callers, tests): looked up by `request.model`.
+    def validate(self, request: VideoRequest, info: ModelInfo | None = None) -> ModelInfo:
         """Raise `InvalidRequest` naming what is allowed, before anything is sent. Returns the model's info."""
         ...
 
-    def build_submit(self, request: VideoRequest) -> tuple[str, dict[str, Any]]:
+    def build_submit(self, request: VideoRequest, info: ModelInfo | None = None) -> tuple[str, dict[str, Any]]:
         """Pure: (path relative to the base URL, JSON body) exactly as the gateway's docs say."""
         ...
 
-    async def submit(self, request: VideoRequest, *, idempotency_key: str | None = None) -> TaskSnapshot:
+    async def submit(self, request: VideoRequest, *, idempotency_key: str | None = None,
+                     info: ModelInfo | None = None) -> TaskSnapshot:
         """Send the job once (no retries here: the engine owns the retry policy). Snapshot carries upstream_id."""
         ...
 
     async def get(self, upstream_id: str) -> TaskSnapshot: ...
 
     def content_request(self, upstream_id: str) -> tuple[str, dict[str, str]] | None:
-        """(absolute URL, headers) of the gateway's own content proxy for a finished task, or None."""
+        """(absolute URL, headers) of the gateway's own content proxy for a finished task; only called when
+        `capabilities.content_proxy`."""
+        ...
+
+    async def find(self, idempotency_key: str) -> TaskSnapshot | None:
+        """The job submitted with this key, if the gateway kept it; only called when `capabilities.find`."""
         ...
 
     async def discover(self) -> list[ModelInfo]:

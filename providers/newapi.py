@@ -1,22 +1,25 @@
 """What the adapters share: CatalogProvider (catalog, validation, submit; apimodels uses it too) and NewApiProvider,
 the base of the four new-api forks (OrcaRouter, OmniRouters, OctopusX, InfinityBlue): poll views with fallback, the
-content proxy and /v1/models discovery. Subclasses add a request builder."""
+content proxy and /v1/models discovery. Subclasses (one file per gateway) add a request builder that places the
+vendor formats of providers/wire/ where the gateway reads them."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import httpx2
 from pydantic import SecretStr
 
 from providers import catalogs
-from providers.base import ModelInfo, TaskSnapshot, TaskStatus, VideoRequest
-from providers.errors import NEWAPI_CODES, BadResponse, InvalidRequest, ProviderError, Rule
+from providers.base import Capabilities, ModelInfo, TaskSnapshot, TaskStatus, VideoRequest
+from providers.errors import NEWAPI_CODES, BadResponse, ProviderError, Rule
 from providers.http import GatewayHTTP
 from providers.parse import NO_REASON, parse_task
 from providers.wire import drop_none
-from providers.validate import ALL_FIELDS, refuse_unmapped, unknown_model, validate
+from providers.validate import ALL_FIELDS, refuse_unmapped, require_inline, unknown_model, validate
 
 __all__ = ["CatalogProvider", "NewApiProvider", "drop_none", "is_video_model", "parse_task"]
 
@@ -49,7 +52,8 @@ class CatalogProvider:
     """What every adapter shares: the catalog (+ discovered models), validation, and the submit pipeline.
 
     Subclasses set the ClassVars and implement `build_body`; `submit`, `get`, `content_request` and `discover`
-    belong to the wire protocol (NewApiProvider below, or apimodels' own).
+    belong to the wire protocol (NewApiProvider below, or apimodels' own). `capabilities` declares the optional
+    parts; each instance adds its own gateway's host to the trusted ones (its result and content URLs).
     """
 
     id: ClassVar[str]
@@ -65,6 +69,7 @@ class CatalogProvider:
     # No gateway researched lists tasks to the API key: new-api's GET /api/task/self takes the dashboard login
     # (session or personal access token), not the sk- key (router/api-router.go, middleware/auth.go) [C].
     task_listing: ClassVar[bool] = False
+    capabilities: Capabilities = Capabilities()
 
     def __init__(
         self, client: httpx2.AsyncClient, *, base_url: str, api_key: SecretStr | None = None, **options: Any
@@ -74,6 +79,9 @@ class CatalogProvider:
         self.options = options
         self._catalog = {m.name: m for m in catalogs.load(self.catalog)}
         self._discovered: dict[str, ModelInfo] = {}
+        if host := urlsplit(self.http.base_url).hostname:
+            declared = type(self).capabilities
+            self.capabilities = replace(declared, trusted_hosts=declared.trusted_hosts | {host.lower()})
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.http.base_url!r})"
@@ -88,8 +96,8 @@ class CatalogProvider:
             found = next((m for m in self.models() if m.name.lower() == lowered), None)
         return found
 
-    def validate(self, request: VideoRequest) -> ModelInfo:
-        info = self.model(request.model)
+    def validate(self, request: VideoRequest, info: ModelInfo | None = None) -> ModelInfo:
+        info = info or self.model(request.model)
         if info is None:
             raise unknown_model(request.model, self.title, self.models())
         validate(request, info, provider=self.title, siblings=self.models())
@@ -101,8 +109,9 @@ class CatalogProvider:
     def check(self, request: VideoRequest, info: ModelInfo) -> None:
         """Gateway-specific refusals beyond the generic table (override; raise InvalidRequest)."""
 
-    def build_submit(self, request: VideoRequest) -> tuple[str, dict[str, Any]]:
-        info = self.validate(request)
+    def build_submit(self, request: VideoRequest, info: ModelInfo | None = None) -> tuple[str, dict[str, Any]]:
+        info = self.validate(request, info)
+        require_inline(request, info, provider=self.title)
         return self.submit_route(info), self.build_body(request, info)
 
     def submit_route(self, info: ModelInfo) -> str:
@@ -114,8 +123,9 @@ class CatalogProvider:
     def submit_headers(self) -> dict[str, str]:
         return {}
 
-    async def submit(self, request: VideoRequest, *, idempotency_key: str | None = None) -> TaskSnapshot:
-        path, body = self.build_submit(request)
+    async def submit(self, request: VideoRequest, *, idempotency_key: str | None = None,
+                     info: ModelInfo | None = None) -> TaskSnapshot:
+        path, body = self.build_submit(request, info)
         headers = self.submit_headers()
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key  # gateways ignore it; harmless, and the sandbox honours it
@@ -140,12 +150,18 @@ class CatalogProvider:
     async def list_tasks(self, since: datetime) -> list[TaskSnapshot]:
         return []  # never called: task_listing is False
 
+    async def find(self, idempotency_key: str) -> TaskSnapshot | None:
+        return None  # never called: capabilities.find is False
+
+    def content_request(self, upstream_id: str) -> tuple[str, dict[str, str]] | None:
+        return None  # never called: capabilities.content_proxy is False
+
 
 class NewApiProvider(CatalogProvider):
     """Shared adapter for new-api forks: two task views with fallback, the content proxy, /v1/models discovery."""
 
     poll_routes: ClassVar[tuple[str, ...]] = (SHAPE_A, SHAPE_B)  # first is preferred, the rest are fallbacks
-    content_proxy: ClassVar[bool] = True  # GET /v1/videos/{id}/content exists in new-api's router [C]
+    capabilities = Capabilities(content_proxy=True)  # GET /v1/videos/{id}/content: new-api's router [C]
     discovered_fields: ClassVar[dict[str, Any]] = {}  # narrows DISCOVERED for this gateway's body
 
     def __init__(
@@ -197,8 +213,6 @@ class NewApiProvider(CatalogProvider):
         return snapshot
 
     def content_request(self, upstream_id: str) -> tuple[str, dict[str, str]] | None:
-        if not self.content_proxy:
-            return None
         url = self.http.url(f"/v1/videos/{self.http.segment(upstream_id)}/content")
         return url, self.http.auth_headers()
 
@@ -219,52 +233,3 @@ class NewApiProvider(CatalogProvider):
     def family_of(self, name: str) -> str:
         """The request-builder branch for a discovered model (override where names carry a family prefix)."""
         return ""
-
-
-def fields(*names: str) -> frozenset[str]:
-    """The request fields a builder maps, always with duration, aspect_ratio, resolution and the first frame."""
-    return frozenset(("duration", "aspect_ratio", "resolution", "first_frame", *names))
-
-
-KLING_MODES = {"720p": "std", "1080p": "pro", "4k": "4k"}  # resolution -> Kling `mode` [seed 000]
-
-
-def mode_for(resolution: str | None) -> str | None:
-    return KLING_MODES.get((resolution or "").lower())
-
-
-def require_mode(request: VideoRequest, info: ModelInfo, provider: str) -> None:
-    """Kling says resolution only through `mode`: a resolution with no mode cannot be sent (discovered models)."""
-    if request.resolution and mode_for(request.resolution) is None:
-        raise InvalidRequest(
-            f"{info.name} on {provider} takes resolution 720p (std), 1080p (pro) or 4k (got {request.resolution}).",
-            provider=provider,
-        )
-
-
-# (aspect ratio, resolution) -> new-api's top-level `size`, the form its Kling and Gemini adaptors read.
-SIZES = {
-    ("16:9", "720p"): "1280x720", ("9:16", "720p"): "720x1280",
-    ("16:9", "1080p"): "1920x1080", ("9:16", "1080p"): "1080x1920",
-}
-
-
-def size_for(ratio: str | None, resolution: str | None) -> str | None:
-    """`size` for a ratio (+ resolution, 720p when unset), or None where new-api's table has no entry (e.g. 1:1)."""
-    return SIZES.get((ratio or "", (resolution or "720p").lower()))
-
-
-def kling_ratio(request: VideoRequest, info: ModelInfo) -> str | None:
-    """The aspect ratio always sent to Kling: stock new-api maps a missing one to 1:1 (Kling `getAspectRatio`),
-    not the 16:9 Kling itself defaults to, so absent means the model's documented default (16:9 where allowed)."""
-    if request.aspect_ratio:
-        return request.aspect_ratio
-    if not info.aspect_ratios or "16:9" in info.aspect_ratios:
-        return "16:9"
-    return info.aspect_ratios[0]
-
-
-def kling_sound(audio: bool | None) -> str | None:
-    return None if audio is None else ("on" if audio else "off")
-
-

@@ -10,8 +10,8 @@ from typing import Any
 
 from providers.base import ModelInfo, VideoRequest
 from providers.errors import InvalidRequest
-from providers.newapi import SHAPE_A, SHAPE_B, NewApiProvider, drop_none, fields, kling_ratio, size_for
-from providers.wire.seedance import ark_content, ark_params
+from providers.newapi import SHAPE_A, SHAPE_B, NewApiProvider
+from providers.wire import drop_none, fields, kling, seedance, size_for, vod
 
 
 class OctopusX(NewApiProvider):
@@ -24,7 +24,7 @@ class OctopusX(NewApiProvider):
 
     family_fields = {
         "kling": fields("last_frame", "reference_videos", "audio"),  # metadata.last_frame_url / video_url
-        "seedance": fields("last_frame", "reference_images", "reference_videos", "audio", "seed"),
+        "seedance": seedance.FIELDS,
     }
     discovered_fields = {"negative_prompt": False}
 
@@ -50,18 +50,12 @@ class OctopusX(NewApiProvider):
             return drop_none({
                 "model": info.name,
                 "prompt": request.prompt,
-                "content": ark_content(request, text=True),
-                "metadata": drop_none({**ark_params(request), **request.options}),
+                "content": seedance.ark_content(request, text=True),
+                "metadata": drop_none({**seedance.ark_params(request), **request.options}),
             })
-        ratio = kling_ratio(request, info)  # always sent: stock Kling reads a missing one as 1:1
-        output_config = drop_none({
-            "duration": request.duration,
-            "resolution": request.resolution.upper() if request.resolution else None,  # "720P" / "1080P"
-            "aspect_ratio": ratio,
-            "audio_generation": None if request.audio is None else ("Enabled" if request.audio else "Disabled"),
-        })
+        ratio = kling.ratio(request, info)  # always sent: stock Kling reads a missing one as 1:1
         metadata = drop_none({
-            "output_config": output_config,
+            "output_config": vod.output_config(request, ratio),
             "last_frame_url": request.last_frame.url if request.last_frame else None,
             "video_url": request.reference_videos[0].url if request.reference_videos else None,
         })

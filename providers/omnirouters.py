@@ -11,7 +11,8 @@ from typing import Any
 
 from providers.base import ModelInfo, VideoRequest
 from providers.errors import InvalidRequest
-from providers.newapi import SHAPE_A, SHAPE_B, NewApiProvider, drop_none, fields
+from providers.newapi import SHAPE_A, SHAPE_B, NewApiProvider
+from providers.wire import drop_none, fields, vod
 
 # The older doc puts the resolution in the name: Kling-3.0-omni-1080p, Hailuo-2.3-fast-768p [seed 001 §3.1].
 _SUFFIX = re.compile(r"^(?P<base>.+)-(?P<res>720p|768p|1080p|2048p|4096p)$", re.IGNORECASE)
@@ -82,8 +83,7 @@ class OmniRouters(NewApiProvider):
             "videos": videos,
             "aspect_ratio": request.aspect_ratio,  # honoured for text-to-video only [seed 001 §3.6]
             "resolution": None if suffixed else (request.resolution.lower() if request.resolution else None),
-            # Undocumented type; the Tencent VOD API this body matches, and OctopusX, use "Enabled"/"Disabled" [I]
-            "audio_generation": None if request.audio is None else ("Enabled" if request.audio else "Disabled"),
+            "audio_generation": vod.audio_switch(request.audio),  # the type is undocumented here [I]
             "input_region": region,  # assets outside China need "Oversea" [seed 001 §3.7]
         }
         return drop_none({**drop_none(body), **request.options})

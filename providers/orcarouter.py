@@ -9,18 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from providers.base import ModelInfo, VideoRequest
-from providers.newapi import (
-    SHAPE_A,
-    SHAPE_B,
-    NewApiProvider,
-    drop_none,
-    fields,
-    kling_ratio,
-    kling_sound,
-    mode_for,
-    require_mode,
-)
-from providers.wire.seedance import ark_content, ark_params
+from providers.newapi import SHAPE_A, SHAPE_B, NewApiProvider
+from providers.wire import drop_none, kling, seedance
 
 
 class OrcaRouter(NewApiProvider):
@@ -32,52 +22,21 @@ class OrcaRouter(NewApiProvider):
     # The doc names GET /v1/video/generations/{id} for polling; its body is not documented, so Shape B is the
     # fallback [providers.md §2].
     poll_routes = (SHAPE_A, SHAPE_B)
+    family_fields = {"kling": kling.FIELDS["kling"], "kling-omni": kling.FIELDS["kling-omni"],
+                     "seedance": seedance.FIELDS}
 
     def family_of(self, name: str) -> str:
-        if name.startswith("byteplus/"):
-            return "seedance"
-        omni = "omni" in name or name.endswith("-o1")  # the Omni endpoint's models [seed 000]
-        return "kling-omni" if omni else "kling"
-
-    family_fields = {
-        # negative_prompt and image_tail are t2v/i2v only; image_list/video_list are Omni only [seed 000]
-        "kling": fields("last_frame", "negative_prompt", "audio"),
-        "kling-omni": fields("last_frame", "reference_images", "reference_videos", "audio"),
-        "seedance": fields("last_frame", "reference_images", "reference_videos", "audio", "seed"),
-    }
+        return "seedance" if name.startswith("byteplus/") else kling.family_of(name)
 
     def check(self, request: VideoRequest, info: ModelInfo) -> None:
         if info.family != "seedance":
-            require_mode(request, info, self.title)
+            kling.require_mode(request, info, self.title)
 
     def build_body(self, request: VideoRequest, info: ModelInfo) -> dict[str, Any]:
-        if info.family == "seedance":
-            ark = {"content": ark_content(request, text=False), **ark_params(request)}
-            return drop_none({"model": info.name, "prompt": request.prompt,
-                              "metadata": drop_none({**ark, **request.options})})
-        omni = info.family == "kling-omni"
-        metadata: dict[str, Any] = {
-            "mode": mode_for(request.resolution),
-            "aspect_ratio": kling_ratio(request, info),  # absent would become 1:1 (Kling getAspectRatio)
-            "duration": str(request.duration) if request.duration is not None else None,  # a string, or it fails
-            "sound": kling_sound(request.audio),
-        }
-        image = None
-        if omni:  # frames and references all go in image_list; the first frame must not also be `image` [I]
-            images = [{"image_url": request.first_frame.url, "type": "first_frame"}] if request.first_frame else []
-            if request.last_frame:
-                images.append({"image_url": request.last_frame.url, "type": "end_frame"})
-            images += [{"image_url": ref.url} for ref in request.reference_images]
-            metadata["image_list"] = images
-            metadata["video_list"] = [{"video_url": ref.url, "refer_type": "feature", "keep_original_sound": "no"}
-                                      for ref in request.reference_videos]
-        else:
-            image = request.first_frame.url if request.first_frame else None
-            metadata["image_tail"] = request.last_frame.url if request.last_frame else None
-            metadata["negative_prompt"] = request.negative_prompt
-        return drop_none({
-            "model": info.name,
-            "prompt": request.prompt,
-            "image": image,
-            "metadata": drop_none({**drop_none(metadata), **request.options}),
-        })
+        if info.family == "seedance":  # everything in metadata, Ark's text item from the top-level prompt
+            metadata = {"content": seedance.ark_content(request, text=False), **seedance.ark_params(request)}
+            image = None
+        else:  # Kling's own fields in metadata; the first frame as new-api's top-level `image`
+            metadata, image = kling.native(request, info), kling.first_frame(request, info)
+        return drop_none({"model": info.name, "prompt": request.prompt, "image": image,
+                          "metadata": drop_none({**metadata, **request.options})})

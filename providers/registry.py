@@ -68,7 +68,8 @@ class GatewayConfig:
     options: dict[str, Any] = field(default_factory=dict)  # adapter-specific (e.g. sandbox job seconds)
 
 
-def adapter_class(provider_id: str) -> type:
+def adapter_class(provider_id: str) -> Any:
+    """The adapter class the row names ("module:Class"), its module imported now."""
     module, _, name = SPECS[provider_id].adapter.partition(":")
     return getattr(importlib.import_module(module), name)
 
@@ -83,7 +84,7 @@ def http_mounts(configs: dict[str, GatewayConfig]) -> dict[str, httpx2.AsyncBase
     """Transports the shared client must route through (the embedded sandbox gateway lives in-process)."""
     mounts: dict[str, httpx2.AsyncBaseTransport] = {}
     for provider_id, config in configs.items():
-        hook = getattr(adapter_class(provider_id), "mounts", None)
-        if hook is not None:
-            mounts.update(hook(config))
+        cls = adapter_class(provider_id)
+        if cls.capabilities.mounts:
+            mounts.update(cls.mounts(config))
     return mounts

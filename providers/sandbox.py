@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import httpx2
 from pydantic import SecretStr
 
-from providers.base import ModelInfo, TaskSnapshot, VideoRequest
+from providers.base import Capabilities, ModelInfo, TaskSnapshot, VideoRequest
 from providers.errors import NotFound
 from providers.newapi import SHAPE_A, SHAPE_B, NewApiProvider, drop_none, parse_task
 from providers.registry import SPECS, GatewayConfig
@@ -39,6 +39,8 @@ class Sandbox(NewApiProvider):
     submit_path = "/v1/videos"
     poll_routes = (SHAPE_B, SHAPE_A)
     task_listing: ClassVar[bool] = True  # the embedded gateway's own listing route (GET /v1/videos?since=)
+    # Its host never resolves (.invalid): the downloader trusts it, and the shared client routes it in-process.
+    capabilities = Capabilities(find=True, content_proxy=True, mounts=True, trusted_hosts=frozenset({HOST}))
 
     def __init__(
         self,
@@ -58,11 +60,6 @@ class Sandbox(NewApiProvider):
         base = (config.base_url if config else DEFAULT_BASE_URL).rstrip("/")
         parts = urlsplit(base)
         return {f"{parts.scheme}://{parts.netloc}": httpx2.ASGITransport(app=build_app())}
-
-    @classmethod
-    def trusted_hosts(cls) -> frozenset[str]:
-        """Hosts whose URLs the media downloader may fetch although they do not resolve publicly."""
-        return frozenset({HOST})
 
     def build_body(self, request: VideoRequest, info: ModelInfo) -> dict[str, Any]:
         # The OpenAI-style body new-api accepts; everything vendor-specific rides in metadata [providers.md §1].

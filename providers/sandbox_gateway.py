@@ -1,7 +1,9 @@
 """The embedded sandbox gateway: a tiny stateless ASGI app speaking new-api's dialect (Shape B, plus Shape A).
 
-Stateless on purpose: the task id carries creation time, job length and flags, and status is computed from wall
-time on each poll, so tasks survive a server restart and several processes sharing one ledger.
+Stateless on purpose: the task id carries creation time, job length, flags and what to render (the clip's seconds,
+aspect ratio, sound, and the prompt's words as a slug), and status is computed from wall time on each poll, so
+tasks survive a server restart and several processes sharing one ledger. The video is rendered on the first
+download of it (providers.sandbox_video, in a worker thread).
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
+import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -28,7 +30,10 @@ SECONDS_HEADER = "X-Sandbox-Job-Seconds"  # the adapter's `seconds` option (VIDE
 QUEUED_FRACTION = 0.1  # queued for the first 10% of the job
 FAIL_AT = 0.6  # a [fail] job fails 60% of the way through
 MARKERS = {"[fail]": "f", "[unknown]": "u", "[stuck]": "k"}  # [slow] triples the job length instead of a flag
-_ID = re.compile(r"^sbx_(\d{1,16})_(\d{1,12})_([fuk]*)_([0-9a-f]{8,32})$")
+# sbx_<created ms>_<job ms>_<flags>_<seconds>s<w>x<h>[a]_<words>_<tail>; ids made before the clip part still parse.
+_ID = re.compile(r"^sbx_(\d{1,16})_(\d{1,12})_([fuk]*)_(?:(\d{1,3})s(\d{1,2})x(\d{1,2})(a?)_([a-z0-9-]{0,64})_)?"
+                 r"([0-9a-f]{8,32})$")
+SLUG_CHARS = 60  # the prompt's words kept in the id (the video shows them); a trailing "-" marks a cut
 
 
 @dataclass(frozen=True)
@@ -39,13 +44,25 @@ class Job:
     created_ms: int
     job_ms: int
     flags: str
+    seconds: int = 5  # the clip to render
+    ratio: tuple[int, int] = (16, 9)
+    audio: bool = False
+    slug: str = ""
 
     @classmethod
     def parse(cls, task_id: str) -> Job | None:
         match = _ID.match(task_id)
         if not match:
             return None
-        return cls(task_id, int(match[1]), int(match[2]), match[3])
+        known = int(match[1]), int(match[2]), match[3]
+        if match[4] is None or not (int(match[4]) and int(match[5]) and int(match[6])):
+            return cls(task_id, *known)
+        return cls(task_id, *known, int(match[4]), (int(match[5]), int(match[6])), match[7] == "a", match[8])
+
+    @property
+    def words(self) -> str:
+        """The prompt's words the video shows."""
+        return self.slug.strip("-").replace("-", " ") + ("..." if self.slug.endswith("-") else "")
 
     def fraction(self, now_ms: int) -> float:
         if self.job_ms <= 0:
@@ -68,9 +85,35 @@ class Job:
         return "IN_PROGRESS", max(1, min(99, int(f * 100)))
 
 
-@lru_cache(maxsize=1)
-def sample_mp4() -> bytes:
-    return resources.files("providers.assets").joinpath("sample.mp4").read_bytes()
+def clip_part(body: dict[str, Any], prompt: str) -> str:
+    """The id's description of the clip to render: '<seconds>s<w>x<h>[a]_<slug of the prompt's words>'."""
+    from providers.sandbox_font import printable  # the font's table loads on the first job, not at start-up
+
+    try:
+        seconds = min(60, max(1, round(float(body.get("seconds") or 5))))  # a minute renders in ~2 s of CPU
+    except (TypeError, ValueError):
+        seconds = 5
+    metadata = body.get("metadata")
+    metadata = metadata if isinstance(metadata, dict) else {}
+    w, _, h = str(metadata.get("aspect_ratio") or "16:9").partition(":")
+    ratio = (int(w), int(h)) if w.isdigit() and h.isdigit() and 0 < int(w) < 100 and 0 < int(h) < 100 else (16, 9)
+    for marker in (*MARKERS, "[slow]"):
+        prompt = re.sub(re.escape(marker), " ", prompt, flags=re.IGNORECASE)
+    slug = ""
+    for word in re.findall(r"[a-z0-9]+", printable(prompt).lower()):
+        if len(slug) + len(word) + 1 > SLUG_CHARS:
+            slug = (slug or word[:SLUG_CHARS - 1]) + "-"
+            break
+        slug = f"{slug}-{word}" if slug else word
+    return f"{seconds}s{ratio[0]}x{ratio[1]}{'a' if metadata.get('audio') is True else ''}_{slug}"
+
+
+@lru_cache(maxsize=16)
+def render_clip(seconds: int, ratio: tuple[int, int], words: str, audio: bool) -> bytes:
+    """The MP4 for a job (blocking, a fraction of a second of CPU); the same job always renders the same file."""
+    from providers.sandbox_video import Clip, render
+
+    return render(Clip(seconds, ratio, words, audio))
 
 
 def _now_ms() -> int:
@@ -91,7 +134,7 @@ def build_app() -> Starlette:
     made: OrderedDict[str, tuple[str, str]] = OrderedDict()  # task id -> (model, prompt), oldest first
     models = {m.name: m for m in catalogs.load("sandbox")}
 
-    def new_id(prompt: str, job_seconds: float, key: str | None) -> str:
+    def new_id(prompt: str, job_seconds: float, key: str | None, clip: str) -> str:
         if key and key in seen:
             seen.move_to_end(key)
             return seen[key]
@@ -99,7 +142,7 @@ def build_app() -> Starlette:
         if "[slow]" in prompt.lower():
             job_seconds *= 3
         tail = hashlib.sha256(key.encode()).hexdigest()[:16] if key else secrets.token_hex(8)
-        task_id = f"sbx_{_now_ms()}_{int(job_seconds * 1000)}_{flags}_{tail}"
+        task_id = f"sbx_{_now_ms()}_{int(job_seconds * 1000)}_{flags}_{clip}_{tail}"
         if key:
             seen[key] = task_id
             while len(seen) > 4096:
@@ -115,7 +158,7 @@ def build_app() -> Starlette:
             "created_at": job.created_ms // 1000,
             "completed_at": (job.created_ms + int(job.job_ms * (FAIL_AT if status == "FAILURE" else 1))) // 1000
             if done else None,
-            "seconds": str(round(job.job_ms / 1000, 3)),
+            "seconds": str(job.seconds),
             "error": None, "metadata": {"sandbox": True},
         }
         if status == "SUCCESS":
@@ -141,7 +184,7 @@ def build_app() -> Starlette:
             job_seconds = max(0.0, float(request.headers.get(SECONDS_HEADER, DEFAULT_SECONDS)))
         except ValueError:
             job_seconds = DEFAULT_SECONDS
-        task_id = new_id(prompt, job_seconds, request.headers.get("Idempotency-Key"))
+        task_id = new_id(prompt, job_seconds, request.headers.get("Idempotency-Key"), clip_part(body, prompt))
         job = Job.parse(task_id)
         assert job is not None
         made[task_id] = (body["model"], prompt)
@@ -181,7 +224,8 @@ def build_app() -> Starlette:
             return job
         if job.state(_now_ms())[0] != "SUCCESS":
             return _error(400, "The task has not succeeded; there is no video yet.", "task_not_finished")
-        return Response(sample_mp4(), media_type="video/mp4", headers={"Cache-Control": "max-age=86400"})
+        video = await anyio.to_thread.run_sync(render_clip, job.seconds, job.ratio, job.words, job.audio)
+        return Response(video, media_type="video/mp4", headers={"Cache-Control": "max-age=86400"})
 
     async def by_key(request: Request) -> Response:
         """GET /v1/videos?idempotency_key=K: the task this process created for K (a sandbox-only lookup).

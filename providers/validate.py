@@ -92,8 +92,6 @@ def validate(request: VideoRequest, info: ModelInfo, *, provider: str = "", sibl
                    f"{inline_bytes(ref.url) / 1048576:.1f} MB); pass a smaller image or an http(s) URL")
     if info.image_input == "url" and any(ref is not None and not _is_http(ref.url) for ref in images):
         refuse("takes only http(s) image URLs (no data: URIs or local files); upload the image and pass its URL")
-    if info.image_input == "data" and any(ref is not None and _is_http(ref.url) for ref in images):
-        refuse("reads images only inline (the gateway ignores image URLs): pass a local file path or a data: URI")
     if any(not _is_http(ref.url) for ref in request.reference_videos):
         refuse("takes reference videos only as http(s) URLs")
 
@@ -133,6 +131,15 @@ def refuse_unmapped(
             flag = flags.get(name, name)
             others = _others(siblings, flag) if flag in ModelInfo.model_fields else ""
             raise InvalidRequest(f"{info.name} on {provider} takes no {name}{others}.", provider=provider)
+
+
+def require_inline(request: VideoRequest, info: ModelInfo, *, provider: str) -> None:
+    """A model that reads images only inline (image_input "data") must get no image URL in its body: the gateway
+    would ignore it. The server inlines http(s) images before submitting (server/engine/inputs.py)."""
+    images = [request.first_frame, request.last_frame, *request.reference_images]
+    if info.image_input == "data" and any(ref is not None and _is_http(ref.url) for ref in images):
+        raise InvalidRequest(f"{info.name} on {provider} reads images only inline (the gateway ignores image URLs); "
+                             "the image must be fetched and sent as a data: URI first.", provider=provider)
 
 
 def _is_http(url: str) -> bool:

@@ -45,6 +45,8 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--audio", action=argparse.BooleanOptionalAction, default=None, help="generate sound (or not)")
     g.add_argument("--no-wait", action="store_true", help="print the task id at once; follow with `task ID --wait`")
     g.add_argument("--json", action="store_true", help="print the task as JSON")
+    g.add_argument("--dry-run", action="store_true", help="estimate and show the body it would send; send nothing")
+    g.add_argument("--max-cost", type=float, metavar="USD", help="refuse (sending nothing) above this estimate")
 
     m = sub.add_parser("models", help="list the models of the configured gateways")
     m.add_argument("--provider", help="only this provider (its catalog even without a key, marked inactive)")
@@ -65,6 +67,9 @@ def parser() -> argparse.ArgumentParser:
     ad.add_argument("upstream_id", help="the task id the gateway's console shows")
     ad.add_argument("--task", help="the local `unknown` task to attach it to (default: the one it matches, if any)")
     ad.add_argument("--wait", type=float, default=600, help="seconds to wait for it to finish (default 600)")
+
+    sp = sub.add_parser("spend", help="estimated spend today, this week and this month, per provider")
+    sp.add_argument("--json", action="store_true", help="print JSON")
 
     d = sub.add_parser("doctor", help="check configuration, keys and gateway reachability")
     d.add_argument("--json", action="store_true", help="print JSON")

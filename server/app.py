@@ -17,7 +17,8 @@ from mcp.server import Server
 from providers import registry
 from providers.base import Provider
 from server.surface import resources
-from server.surface import tasks_ext
+from server.surface import apps
+from server.surface import confirm, tasks_ext
 from server.runtime import Runtime
 from server.settings import Settings
 
@@ -198,4 +199,6 @@ def build_server(
         on_read_resource=resources.read_resource,
     )
     tasks_ext.install(server)
+    confirm.install(server)  # seals the 2026-07-28 requestState of a cost confirmation (built on the first call)
+    apps.install(server)
     return server

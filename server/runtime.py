@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx2
 import mcp_types as t
@@ -32,6 +32,8 @@ class Runtime:
     engine: Callable[[], Awaitable[Engine]]  # `await rt.engine()`: the running engine, started if need be
     download_default: bool
     _discovered: dict[str, float] = field(default_factory=dict)
+    # provider id -> (monotonic time read, its GET /api/pricing rows by model): hints, see surface/cost.py
+    price_hints: dict[str, tuple[float, dict[str, Any]]] = field(default_factory=dict)
     _tools: list[t.Tool] | None = None
 
     def tools(self) -> list[t.Tool]:

@@ -10,6 +10,10 @@ from pydantic import BaseModel, ConfigDict
 from providers.base import TaskStatus
 
 
+# Whom a task belongs to when nobody says: stdio, in-process clients, HTTP with one token or none (interface.md).
+DEFAULT_PRINCIPAL = "default"
+
+
 class TaskNotFound(LookupError):
     """No such task in the ledger."""
 
@@ -22,6 +26,26 @@ class TaskError(BaseModel):
     model_config = ConfigDict(defer_build=True)  # built on the first task, off the start-up path
     code: str
     message: str
+
+
+class TaskCost(BaseModel):
+    """The estimate recorded before submitting (interface.md): USD or None (no price known), and its basis."""
+
+    model_config = ConfigDict(defer_build=True)
+    estimate_usd: float | None
+    basis: str
+
+
+class Media(BaseModel):
+    """What the saved video holds, read from the file (server.media.probe), which may not be what was asked."""
+
+    model_config = ConfigDict(defer_build=True)
+    duration_s: float
+    width: int
+    height: int
+    fps: float | None = None
+    has_audio: bool
+    bytes: int
 
 
 class Task(BaseModel):
@@ -40,6 +64,10 @@ class Task(BaseModel):
     updated_at: datetime
     sandbox: bool = False
     warning: str | None = None  # e.g. "the last 4 polls failed; still trying" (never a failure by itself)
+    cost: TaskCost | None = None  # the estimate recorded before it was sent (None: a task from before estimates)
+    # A canonical model id's route: asked, gateway (the one holding the job), why, order, tried, note.
+    route: dict[str, Any] | None = None
+    media: Media | None = None  # once the video is saved
 
     def public(self) -> dict[str, Any]:
         """The structured content sent to clients (JSON types only)."""
@@ -66,6 +94,7 @@ TASK_OUTPUT_SCHEMA: dict[str, Any] = {
         "updated_at": {"type": "string"},
         "sandbox": {"type": "boolean"},
         "warning": _nullable_str,
+        # `media` (an object or null) goes unnamed, like error's fields: the schema allows properties it does not name
     },
     "required": ["task_id", "provider", "model", "status", "created_at", "updated_at", "sandbox"],
 }

@@ -25,8 +25,11 @@ def _durations(value: Any) -> Any:
 
 @cache
 def load(gateway: str) -> tuple[ModelInfo, ...]:
-    """Every model of one gateway, in file order. Unknown keys are an error (a typo must not loosen validation)."""
-    data = json.loads(resources.files(__package__).joinpath(f"{gateway}.json").read_text(encoding="utf-8"))
+    """Every model of one gateway, in file order. Unknown keys are an error (a typo must not loosen validation).
+
+    `gateway` names `<gateway>.json` here, or `<package>:<name>` a catalog another package ships (`<name>.json`)."""
+    package, _, name = gateway.rpartition(":")
+    data = json.loads(resources.files(package or __package__).joinpath(f"{name}.json").read_text(encoding="utf-8"))
     defaults = data.get("defaults", {})
     out: list[ModelInfo] = []
     for entry in data["models"]:

@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from providers.base import VideoRequest
-from providers.wire import drop_none
+from providers.wire import drop_none, fields
+
+# The request fields Ark's body expresses: every frame role, references, audio and seed [§9].
+FIELDS = fields("last_frame", "reference_images", "reference_videos", "audio", "seed")
 
 
 def ark_content(request: VideoRequest, *, text: bool) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ import re
 import time
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 
 import anyio
 import httpx2
@@ -19,14 +20,20 @@ from providers.base import TaskStatus
 from providers.errors import ProviderError
 from providers.registry import SPECS, GatewayConfig, ProviderSpec, build
 from server.media import download as media
+from server.media import probe
 from server.app import open_runtime
+from server.cli import costs
+from server.cli.costs import spend as spend
 from server.cli.common import CommandError, dumps
+from server.engine import routing
+from server.engine.budget import Limits
+from server.ledger.store import BudgetExceeded
 from server.surface.progress import describe
-from server.surface.render import task_text
+from server.surface.render import media_text, task_text
 from server.surface.schemas import model_public
 from server.settings import Settings
 from server.tasks import AdoptError, Task
-from server.surface.tools import GenerateArgs, ToolInputError, build_request, resolve_model
+from server.surface.tools import GenerateArgs, ToolInputError, plan
 
 out = Console()
 err = Console(stderr=True)
@@ -45,14 +52,22 @@ async def generate(settings: Settings, args: argparse.Namespace) -> int:
                                 aspect_ratio=args.aspect_ratio, resolution=args.resolution,
                                 first_frame_image=args.image, idempotency_key=args.idempotency_key,
                                 last_frame_image=args.last_frame, reference_images=args.reference_image,
-                                negative_prompt=args.negative_prompt, seed=args.seed, audio=args.audio)
-            provider, _, name = resolve_model(rt, call.model)
-            request = build_request(rt, call, name)
-            provider.validate(request)
-        except (ToolInputError, ProviderError, media.MediaError) as exc:
+                                negative_prompt=args.negative_prompt, seed=args.seed, audio=args.audio,
+                                max_cost_usd=args.max_cost, dry_run=args.dry_run)
+            route, request = await plan(rt, call)
+            route = routing.within_limits(route, Limits.from_settings(rt.settings, args.max_cost))
+        except (routing.RouteError, ToolInputError, ProviderError, media.MediaError) as exc:
             raise CommandError(cli_text(str(exc))) from None
+        first = route.candidates[0]
+        if args.dry_run:
+            return costs.dry_run(rt, first.provider, first.request(request), args.max_cost, args.json, cli_text)
+        cleared = costs.clear(rt, first.provider, first.request(request), args.max_cost, cli_text)
         engine = await rt.engine()
-        started = await engine.start(provider, request, idempotency_key=call.idempotency_key, download=True)
+        try:
+            started = await engine.start(route, request, idempotency_key=call.idempotency_key, download=True,
+                                         cost=cleared.cost, budget=cleared.budget)
+        except BudgetExceeded as exc:
+            raise costs.refused(cleared, exc.spent, cli_text) from None
         if started.reused:
             err.print(f"[yellow]{started.reason}[/]")
         task = started.task
@@ -94,6 +109,13 @@ async def generate(settings: Settings, args: argparse.Namespace) -> int:
             out.print(cli_text(task_text(task, wait_hint=60), task.task_id), soft_wrap=True)
         if task.local_path:
             out.print(f"[green]Saved:[/] {task.local_path}", soft_wrap=True)
+            poster = probe.poster_path(Path(task.local_path))
+            if poster.is_file():
+                out.print(f"Poster: {poster}", soft_wrap=True)
+        if task.media is not None:
+            out.print(f"Video: {media_text(task.media)}", soft_wrap=True)
+            if task.sandbox and task.warning:  # a real gateway's text above already has the note
+                err.print(f"[yellow]{task.warning}[/]")
         return 0
 
 
@@ -174,7 +196,7 @@ _TOOL_PHRASES = (
 )
 _ARGUMENTS = {"first_frame_image": "--image", "last_frame_image": "--last-frame",
               "reference_images": "--reference-image", "negative_prompt": "--negative-prompt",
-              "aspect_ratio": "--aspect-ratio", "idempotency_key": "--idempotency-key"}
+              "aspect_ratio": "--aspect-ratio", "idempotency_key": "--idempotency-key", "max_cost_usd": "--max-cost"}
 
 
 def _run(match: re.Match[str]) -> str:
@@ -204,13 +226,19 @@ async def tasks(settings: Settings, args: argparse.Namespace) -> int:
         print(dumps({"tasks": [x.public() for x in recent]}))
         return 0
     table = Table(title=f"{len(recent)} recent tasks")
-    for col in ("task_id", "model", "status", "progress", "created", "video"):
+    for col in ("task_id", "model", "status", "progress", "cost", "created", "video"):
         table.add_column(col, no_wrap=col == "task_id", min_width=35 if col == "task_id" else None)
     for x in recent:
         table.add_row(x.task_id, x.model, x.status.value, "" if x.progress is None else f"{x.progress}%",
-                      x.created_at.strftime("%Y-%m-%d %H:%M"), x.local_path or x.video_url or "")
+                      _cost(x), x.created_at.strftime("%Y-%m-%d %H:%M"), x.local_path or x.video_url or "")
     out.print(table)
     return 0
+
+
+def _cost(task: Task) -> str:
+    if task.cost is None:
+        return ""
+    return "?" if task.cost.estimate_usd is None else f"~${task.cost.estimate_usd:.2f}"
 
 
 async def task(settings: Settings, args: argparse.Namespace) -> int:
@@ -255,14 +283,18 @@ async def doctor(settings: Settings, args: argparse.Namespace) -> int:
             reach = "built in" if spec.keyless else await _probe(client, config.base_url)
             rows.append({"provider": pid, "configured": True, "detail": "yes", "base_url": config.base_url,
                          "reachable": not reach.startswith("no"), "reach": reach})
-    problems = sum(r["reachable"] is False for r in rows)
+    from server.cli.http import describe_auth
+
+    auth_ok, auth = await describe_auth(settings)
+    problems = sum(r["reachable"] is False for r in rows) + (not auth_ok)
     home_ok = _writable(settings)
     keyed = any(not SPECS[p].keyless for p in active)
     if getattr(args, "json", False):
         print(dumps({"ok": not problems and home_ok, "providers": [{k: v for k, v in r.items() if k != "detail"}
                                                                    for r in rows],
                      "home": str(settings.home), "home_writable": home_ok, "videos_dir": str(settings.videos_dir),
-                     "default_wait": settings.default_wait, "gateway_key_set": keyed}))
+                     "default_wait": settings.default_wait, "gateway_key_set": keyed,
+                     "http_auth": {"ok": auth_ok, "detail": auth}}))
         return 1 if problems or not home_ok else 0
     table = Table(title="videogen-mcp doctor")
     for col in ("provider", "configured", "base URL", "reachable"):
@@ -272,6 +304,7 @@ async def doctor(settings: Settings, args: argparse.Namespace) -> int:
     out.print(table)
     out.print(f"home: {settings.home} ({'writable' if home_ok else 'NOT writable'}); "
               f"videos: {settings.videos_dir}; default wait {settings.default_wait:g} s")
+    out.print(f"serve --http: {auth}", markup=False)
     if not keyed:
         out.print("No gateway key is set: only the free sandbox is available. Set e.g. ORCAROUTER_API_KEY.")
     return 1 if problems or not home_ok else 0

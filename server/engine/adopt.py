@@ -18,7 +18,7 @@ from providers.errors import NotFound
 from providers.registry import SPECS
 from server.ledger import adoption
 from server.ledger.store import Ledger, LedgerConflict, TaskRow, new_task_id
-from server.tasks import AdoptError
+from server.tasks import DEFAULT_PRINCIPAL, AdoptError
 
 log = logging.getLogger(__name__)
 MATCH_BEFORE = 30.0  # s: a job may carry a creation time a little before our row (the gateway's clock)
@@ -53,18 +53,22 @@ async def query(provider: Provider, upstream_id: str, timeout: float) -> TaskSna
 
 
 async def follow(ledger: Ledger, provider: Provider, upstream_id: str, *, task_id: str | None, download: bool,
-                 timeout: float, changes_for: Callable[[TaskRow, TaskSnapshot], dict[str, Any]]) -> TaskRow:
+                 timeout: float, changes_for: Callable[[TaskRow, TaskSnapshot], dict[str, Any]],
+                 principal: str | None = None) -> TaskRow:
     """The task that follows gateway job `upstream_id`: the one already following it; else `task_id`, or the one
     `unknown` task the job matches (model, prompt, creation time); else a new task. AdoptError when the gateway
     has no such job (nothing is recorded) or the named task cannot take it. `changes_for`: what a gateway's
-    snapshot writes to a row (polling.snapshot_changes, passed in: polling imports this module)."""
+    snapshot writes to a row (polling.snapshot_changes, passed in: polling imports this module). Only
+    `principal`'s own tasks take the job; a job another principal's task follows is refused without naming it.
+    principal None: the operator (CLI), for whom every task counts; a new task is then the default principal's."""
 
     row = await adoption.by_upstream(ledger, provider.id, upstream_id)
     if row is None:
         snap = await query(provider, upstream_id, timeout)
-        picked = pick(await adoption.orphans(ledger, provider.id), snap)
+        picked = pick(await adoption.orphans(ledger, provider.id, principal=principal), snap)
         into = task_id or (picked.task_id if picked is not None else None)
-        new = new_row(provider, upstream_id, snap, download=download, now=ledger.now())
+        new = replace(new_row(provider, upstream_id, snap, download=download, now=ledger.now()),
+                      principal=principal or DEFAULT_PRINCIPAL)
 
         def changes(current: TaskRow) -> dict[str, Any]:
             wanted = replace(current, download=current.download or download)
@@ -72,9 +76,12 @@ async def follow(ledger: Ledger, provider: Provider, upstream_id: str, *, task_i
 
         try:
             row, _ = await adoption.adopt(ledger, provider.id, upstream_id, into=into, strict=task_id is not None,
-                                          new=new, changes=changes)
+                                          new=new, changes=changes, principal=principal)
         except LedgerConflict as exc:
             raise AdoptError(f"Task {task_id} cannot take {provider.id} job {upstream_id}: {exc}.") from None
+    if principal is not None and row.principal != principal:
+        raise AdoptError(f"{provider.id} job {upstream_id} is already followed by a task of another client of this "
+                         "server; it cannot be followed twice.")
     if task_id is not None and row.task_id != task_id:
         raise AdoptError(f"{provider.id} job {upstream_id} is already followed by task {row.task_id}; use that.")
     return row

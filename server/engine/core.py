@@ -5,6 +5,7 @@ The ledger is the truth; in-process events wake waiters; a lease per task keeps 
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import time
@@ -19,14 +20,19 @@ import anyio.abc
 
 from providers.base import Provider, TaskSnapshot, TaskStatus, VideoRequest
 from providers.registry import SPECS
-from server.engine import adopt, callbacks, submit
+from server.engine import adopt, callbacks, failover, inputs, routing, submit
+from server.engine.health import Health
+from server.engine.routing import Route
 from server.ledger.store import (
     SUBMITTING, Ledger, LedgerConflict, LedgerError, TaskRow, lease_is_live, new_task_id,
 )
+from server.ledger.backend import open_ledger
 from server.ledger.owners import process_owner
+from server.engine.copies import ELSEWHERE, Copies, local_copy
 from server.engine.polling import DownloadPlace, Poller, download_video, snapshot_changes, upstream_key
 from server.engine.schedule import Timing
-from server.tasks import Task, TaskNotFound
+from server.engine.budget import Budget
+from server.tasks import DEFAULT_PRINCIPAL, Task, TaskNotFound
 
 log = logging.getLogger(__name__)
 OnChange = Callable[[Task], Awaitable[None]]
@@ -67,6 +73,12 @@ class _Watch:
             self.poke()
 
 
+def _callback_option(gateway: str) -> str | None:
+    """The submit option a gateway calls back to (apimodels.app's `callback_url`), None when it has none."""
+    spec = SPECS.get(gateway)
+    return spec.callback_option if spec is not None else None
+
+
 class Engine:
     """Owns the ledger, the pollers and the background submits. Use as `async with Engine(...) as engine`.
 
@@ -82,25 +94,37 @@ class Engine:
         self.settings = settings
         self.callback_base = callback_base  # where gateways that call back reach this server (serve --http only)
         self.providers = providers
-        self.ledger = ledger or Ledger(settings.ledger_path)
+        self.ledger = ledger or open_ledger(settings)
         self.timing = timing or Timing.from_settings(settings)
         self.owner = owner or process_owner()
         self.rng = rng or random.Random()
+        self.health = Health()  # which gateways failed before sending lately (routes put them last)
         self._recover_on_start = recover_on_start
+        self._client = client  # the shared HTTP client (input images a model reads only inline are fetched with it)
+        self._ledger_failed = False  # the ledger could not be opened at start (its callers hear why)
         self._watches: dict[str, _Watch] = {}
         self._tg: anyio.abc.TaskGroup | None = None
         place = DownloadPlace.from_settings(settings, providers, trusted_hosts)
         self._poller = Poller(self.ledger, self.owner, self.timing, client=client, download=place,
                               downloader=downloader or download_video, rng=self.rng)
+        self._copies = Copies(self._poller)
         self.history = self._poller.history  # how long jobs took here (`enabled = False`: the default schedule)
 
     # -- lifecycle --------------------------------------------------------------------------------------------------
     async def __aenter__(self) -> Engine:
+        # The ledger is opened first. A damaged file is then said once, by whoever needs the ledger next (the CLI's
+        # one line, a tool's isError): no recovery starts on it, and closing does not repeat it in the log.
+        try:
+            await self.ledger.list(1)
+        except LedgerError:
+            self._ledger_failed = True
         self._tg = anyio.create_task_group()
         await self._tg.__aenter__()
         self._tg.start_soon(self._keep_leases)
-        if self._recover_on_start:
+        if self._recover_on_start and not self._ledger_failed:
             self._spawn(self.recover)
+        if self.ledger.shared:
+            self._tg.start_soon(self._sweep)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -119,7 +143,8 @@ class Engine:
             try:
                 await self.ledger.release(self.owner)  # let another process take over at once
             except LedgerError as exc:  # a damaged file: its one-line message says what to do, no traceback
-                log.error("could not release task leases: %s", exc)
+                if not self._ledger_failed:
+                    log.error("could not release task leases: %s", exc)
             except Exception:
                 log.exception("could not release task leases")
         self.ledger.close()
@@ -150,43 +175,63 @@ class Engine:
                 except Exception:
                     log.exception("could not renew task leases")
 
+    async def _sweep(self) -> None:
+        """On a ledger shared with other machines: every lease_ttl/3, take up what a dead replica left (its leases
+        lapsed, or its process is gone from this host), so its tasks finish without anyone asking again."""
+        while True:
+            await anyio.sleep(self.timing.lease_ttl / 3)
+            try:
+                await self.recover(since=self.ledger.now() - self.timing.poll_deadline)
+            except Exception:
+                log.exception("could not look for abandoned tasks")
+
     # -- the public API ---------------------------------------------------------------------------------------------
-    async def start(self, provider: Provider, request: VideoRequest, *, idempotency_key: str | None = None,
-                    download: bool = True) -> Started:
+    async def start(self, target: Route | Provider, request: VideoRequest, *, idempotency_key: str | None = None,
+                    download: bool = True, cost: tuple[float | None, str] | None = None,
+                    budget: Budget | None = None, principal: str = DEFAULT_PRINCIPAL) -> Started:
         """Record the task (state `submitting`) durably, then submit in the background; return at once.
 
-        The request has already been validated by the caller. Dedupe: same idempotency_key -> that task; no key and
-        an identical request (provider, model, parameters) within the dedupe window -> that task.
+        `target`: the route chosen at the tool boundary (routing.choose, which validated the request against it), or
+        a provider to pin (the request names its model). Dedupe, within `principal`'s own tasks: same
+        idempotency_key -> that task; no key and an identical request (same gateway, or same canonical model, and
+        parameters) within the window -> that task.
+        `cost`: (estimated USD or None, basis) on the first gateway, recorded with the task; with `budget` it is
+        reserved in the same transaction (against `principal`'s own spend), or BudgetExceeded is raised and nothing
+        is recorded or sent.
         """
         if self._tg is None:
             raise RuntimeError("the engine is not running; use `async with Engine(...)`")
-        fingerprint, request_json = submit.describe_request(provider.id, request)
-        now, task_id, digest = self.ledger.now(), new_task_id(), None
-        spec = SPECS.get(provider.id)
-        if self.callback_base and spec is not None and spec.callback_option:  # the URL carries the task's token
-            url, digest = callbacks.mint(self.callback_base, task_id)  # the ledger keeps only the digest
-            request = request.model_copy(update={"options": {**request.options, spec.callback_option: url}})
+        route = target if isinstance(target, Route) else routing.pinned(target, request)
+        first = route.candidates[0]
+        fingerprint, request_json = submit.describe_request(route.key, request)
+        record = route.record(first)
+        now, task_id, digest, callback = self.ledger.now(), new_task_id(), None, None
+        if self.callback_base and any(_callback_option(c.gateway) for c in route.candidates):
+            callback, digest = callbacks.mint(self.callback_base, task_id)  # the ledger keeps only the digest
         row = TaskRow(
-            task_id=task_id, provider=provider.id, model=f"{provider.id}/{request.model}",
+            task_id=task_id, provider=first.gateway, model=first.model_id,
             fingerprint=fingerprint, request_json=request_json, idempotency_key=idempotency_key, state=SUBMITTING,
             progress=None, video_url=None, local_path=None, expires_at=None, error_code=None, error_message=None,
-            upstream_task_id=None, download=download, download_state=None, sandbox=bool(provider.sandbox),
+            upstream_task_id=None, download=download, download_state=None, sandbox=bool(first.provider.sandbox),
             lease_owner=self.owner, lease_expires=now + self.timing.lease_ttl, warning=None, poll_failures=0,
-            created_at=now, updated_at=now, callback_digest=digest)
+            created_at=now, updated_at=now, cost_usd=cost[0] if cost else None, cost_basis=cost[1] if cost else None,
+            route_json=None if record is None else json.dumps(record), callback_digest=digest, principal=principal)
+        limit = (budget.limit_usd, budget.since(now)) if budget is not None else None
         watch = self._watch(row.task_id)
         watch.submitting = True  # set before the row exists anywhere, so nothing mistakes it for an orphan
         # Shielded: once recorded, the job must reach the background submit whatever happens to the caller.
         with anyio.CancelScope(shield=True):
             try:
-                stored, reused = await self.ledger.create(row, dedupe_window=float(self.settings.dedupe_window))
+                stored, reused = await self.ledger.create(row, dedupe_window=float(self.settings.dedupe_window),
+                                                          budget=limit)
             except BaseException:
                 watch.submitting = False
                 self._forget(watch)
                 raise
             if not reused:
                 watch.publish(stored)
-                if not self._spawn(self._submit, watch, provider, request,
-                                   upstream_key(idempotency_key, row.task_id)):
+                if not self._spawn(self._submit, watch, route, request,
+                                   upstream_key(idempotency_key, row.task_id, principal), callback):
                     await self._record(watch, submit.interrupted_changes(stored))
         if reused:
             watch.submitting = False
@@ -196,14 +241,16 @@ class Engine:
             return Started(self._view(watch.row or stored), True, reason)
         return Started(self._view(stored), False)
 
-    async def get(self, task_id: str) -> Task | None:
-        """The task as the ledger knows it (no upstream call); resumes its poller if it is still going."""
+    async def get(self, task_id: str, *, principal: str | None = None) -> Task | None:
+        """The task as the ledger knows it (no upstream call); resumes its poller if it is still going. With
+        `principal`, another principal's task is as absent as a task that never was (so are the other methods')."""
         row = await self.ledger.get(task_id)
-        if row is None:
+        if row is None or not _visible(row, principal):
             return None
         return self._view(self._ensure(row, asked=True).row or row)
 
-    async def wait(self, task_id: str, timeout: float, on_change: OnChange | None = None) -> Task:
+    async def wait(self, task_id: str, timeout: float, on_change: OnChange | None = None, *,
+                   principal: str | None = None) -> Task:
         """Wait up to `timeout` s for the task to end (and its download to finish).
 
         Makes sure exactly one poller runs for the task (across processes: the lease). Calls `on_change` with the
@@ -214,8 +261,8 @@ class Engine:
         row = watch.row if watch is not None else None
         if row is None:
             row = await self.ledger.get(task_id)
-            if row is None:
-                raise TaskNotFound(f"No task {task_id!r} in the ledger.")
+        if row is None or not _visible(row, principal):
+            raise TaskNotFound(f"No task {task_id!r} in the ledger.")
         watch = self._ensure(row, asked=True)
         if timeout <= 0:
             return self._view(watch.row or row)
@@ -251,24 +298,28 @@ class Engine:
         return True
 
     async def adopt(self, provider: Provider, upstream_id: str, *, task_id: str | None = None,
-                    download: bool = True) -> Task:
+                    download: bool = True, principal: str | None = None) -> Task:
         """Follow the gateway's own job `upstream_id` from now on, like any task (see adopt.follow)."""
         row = await adopt.follow(self.ledger, provider, upstream_id, task_id=task_id, download=download,
-                                 timeout=self._poller.check_timeout, changes_for=snapshot_changes)
+                                 timeout=self._poller.check_timeout, changes_for=snapshot_changes,
+                                 principal=principal)
         return self._view(self._ensure(row, asked=True).row or row)
 
-    async def list(self, limit: int = 50) -> list[Task]:
-        """Most recent tasks first."""
-        return [self._view(row) for row in await self.ledger.list(limit)]
+    async def list(self, limit: int = 50, *, principal: str | None = None) -> list[Task]:
+        """Most recent tasks first (only `principal`'s when given; all of them for the operator's CLI)."""
+        return [self._view(row) for row in await self.ledger.list(limit, principal=principal)]
 
-    async def recover(self, *, resume: bool = True) -> dict[str, int]:
-        """After a restart: settle orphaned submits honestly, and (optionally) resume polling unfinished tasks."""
+    async def recover(self, *, resume: bool = True, since: float | None = None) -> dict[str, int]:
+        """After a restart: settle orphaned submits honestly, and (optionally) resume polling unfinished tasks that
+        no other live process holds. `since`: only tasks created since then (the periodic sweep)."""
         counts = {"orphans": 0, "resumed": 0}
-        for row in await self.ledger.unsettled():
+        for row in await self.ledger.unsettled(since=since):
             now = self.ledger.now()
+            if row.lease_owner != self.owner and lease_is_live(row, now):
+                continue  # another live process works on it and keeps the ledger current
             if row.state == SUBMITTING:
                 watch = self._watch(row.task_id)
-                if watch.driving or watch.submitting or lease_is_live(row, now):
+                if watch.driving or watch.submitting or lease_is_live(row, now):  # (ours: in flight here)
                     self._forget(watch)
                     continue  # being submitted or settled right now, here or by a live process
                 watch.driving = True  # keeps this process's driver off the row meanwhile
@@ -281,33 +332,49 @@ class Engine:
                     with anyio.CancelScope(shield=True):
                         await self.ledger.release(self.owner, row.task_id)
                     watch.driving = False
-                    self._forget(watch)
+                    if resume and watch.row is not None:  # a job found again goes on being polled (waiters may
+                        self._ensure(watch.row, asked=False)  # have come meanwhile and found us driving)
+                    else:
+                        self._forget(watch)
             elif resume and now - row.created_at < self.timing.poll_deadline and not self._done(row):
                 self._ensure(row, asked=False)
                 counts["resumed"] += 1
         return counts
 
     # -- submitting -------------------------------------------------------------------------------------------------
-    async def _submit(self, watch: _Watch, provider: Provider, request: VideoRequest, key: str) -> None:
+    async def _submit(self, watch: _Watch, route: Route, request: VideoRequest, key: str,
+                      callback: str | None = None) -> None:
+        candidate = route.candidates[0]
         try:
-            timeout = float(self.settings.http_timeout) + 30
-            outcome = await submit.send(provider, request, key, self.timing, rng=self.rng, attempt_timeout=timeout)
+            async def send(candidate: routing.Candidate, budget: float | None) -> submit.Outcome:
+                return await self._send(candidate, request, key, budget, callback)
+
+            async def trying(candidate: routing.Candidate, tried: tuple[failover.Attempt, ...]) -> None:
+                await self._record(watch, failover.changes(route, candidate, tried),
+                                   detail=f"trying {candidate.gateway} (the gateways before it created nothing)")
+
+            candidate, outcome, tried = await failover.submit_along(route, send, trying, self.health)
+            provider, changes = candidate.provider, failover.changes(route, candidate, tried)
             if outcome.kind == "accepted":
-                await self._accept(watch, outcome.snapshot, "submitted")
+                await self._accept(watch, outcome.snapshot, "submitted", changes)
             elif outcome.kind != "ambiguous":
-                await self._record(watch, submit.failure_changes(outcome, self.timing.submit_budget))
+                failed = submit.failure_changes(outcome, self.timing.submit_budget)
+                failed["error_message"] = failover.failed_everywhere(route, tried, failed["error_message"])
+                await self._record(watch, {**changes, **failed})
             elif found := await submit.find(provider, key, self._poller.check_timeout):
-                await self._accept(watch, found, "reconciled by idempotency key")
+                await self._accept(watch, found, "reconciled by idempotency key", changes)
             else:
-                await self._record(watch, submit.ambiguous_changes(provider, outcome.error, watch.task_id))
+                await self._record(watch, {**changes, **submit.ambiguous_changes(provider, outcome.error,
+                                                                                 watch.task_id)})
         except anyio.get_cancelled_exc_class():
             with anyio.CancelScope(shield=True):  # shutting down mid-submit: say so, never leave it "submitting"
                 await self._record(watch, submit.interrupted_changes(watch.row))
             raise
         except Exception as exc:
             log.exception("submit bookkeeping failed for %s", watch.task_id)
+            current = self.providers.get(watch.row.provider) if watch.row is not None else None
             with anyio.CancelScope(shield=True):
-                await self._record(watch, submit.ambiguous_changes(provider, exc, watch.task_id))
+                await self._record(watch, submit.ambiguous_changes(current or candidate.provider, exc, watch.task_id))
         finally:
             watch.submitting = False
             watch.poke()
@@ -315,9 +382,28 @@ class Engine:
                 self._ensure(watch.row, asked=False)
             self._forget(watch)
 
-    async def _accept(self, watch: _Watch, snap: TaskSnapshot | None, detail: str) -> None:
+    async def _send(self, candidate: routing.Candidate, request: VideoRequest, key: str,
+                    budget: float | None, callback: str | None = None) -> submit.Outcome:
+        """Submit to one gateway of the route, images its model reads only inline fetched first (a refused one:
+        nothing sent); a gateway that calls back gets the task's callback URL (its token only in this process)."""
+        from server.media.download import MediaError
+
+        request = candidate.request(request)
+        if callback and (option := _callback_option(candidate.gateway)):
+            request = request.model_copy(update={"options": {**request.options, option: callback}})
+        try:
+            request = await inputs.inline_images(request, candidate.info, client=self._client,
+                                                 allow_private=bool(self.settings.allow_private_urls))
+        except MediaError as exc:
+            return submit.Outcome("rejected", error=exc, attempts=0)
+        timeout = float(self.settings.http_timeout) + 30
+        return await submit.send(candidate.provider, request, key, self.timing, rng=self.rng, attempt_timeout=timeout,
+                                 budget=budget, info=candidate.info)
+
+    async def _accept(self, watch: _Watch, snap: TaskSnapshot | None, detail: str,
+                      extra: dict[str, Any] | None = None) -> None:
         assert watch.row is not None and snap is not None
-        changes = snapshot_changes(watch.row, snap)
+        changes = {**(extra or {}), **snapshot_changes(watch.row, snap)}
         changes.update(lease_owner=self.owner, lease_expires=self.ledger.now() + self.timing.lease_ttl)
         if snap.status is TaskStatus.UNKNOWN:  # accepted, just not described yet
             changes.update(state=TaskStatus.QUEUED.value, error_code=None, error_message=None)
@@ -337,7 +423,8 @@ class Engine:
         """A `submitting` row whose submitter is gone: adopt the job if the gateway can find it, else say unknown."""
         watch.publish(row)
         provider = self.providers.get(row.provider)
-        found = await submit.find(provider, upstream_key(row.idempotency_key, row.task_id), self._poller.check_timeout)
+        key = upstream_key(row.idempotency_key, row.task_id, row.principal)
+        found = await submit.find(provider, key, self._poller.check_timeout)
         if found is not None:
             await self._accept(watch, found, "reconciled by idempotency key after a restart")
         else:
@@ -420,12 +507,28 @@ class Engine:
             watch.driving = False
             self._forget(watch)
 
+    async def saved_copy(self, task_id: str) -> Path | None:
+        """This machine's copy of the task's video. On a ledger shared by replicas, one that lacks it (another
+        machine saved it) fetches the same job's video again into its own videos folder."""
+        row = await self.ledger.get(task_id)
+        if row is None:
+            return None
+        if not self.ledger.shared:
+            return await anyio.to_thread.run_sync(local_copy, row, self._copies.videos_dir)
+        return await self._copies.get(row, self.providers.get(row.provider))
+
     # -- views ------------------------------------------------------------------------------------------------------
     def _view(self, row: TaskRow) -> Task:
         task = row.to_task()
         if row.provider not in self.providers and not row.settled:
             task = task.model_copy(update={"warning": f"The {row.provider} gateway is not configured in this server, "
                                            "so this task cannot be checked; set its API key and restart."})
+        if self.ledger.shared and row.local_path:  # replicas: the path is where this machine has the video
+            here = local_copy(row, self._copies.videos_dir)
+            if here is None:
+                task = task.model_copy(update={"warning": task.warning or ELSEWHERE.format(task_id=row.task_id)})
+            elif str(here) != row.local_path:
+                task = task.model_copy(update={"local_path": str(here)})
         return task
 
     @staticmethod
@@ -434,3 +537,7 @@ class Engine:
             await on_change(task)
         except Exception:  # a broken progress channel must not end the wait
             log.warning("on_change callback failed for %s", task.task_id, exc_info=True)
+
+
+def _visible(row: TaskRow, principal: str | None) -> bool:
+    return principal is None or row.principal == principal

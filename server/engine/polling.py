@@ -5,6 +5,7 @@ when), and downloads the finished video.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import math
 import random
@@ -12,9 +13,9 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import anyio
 
@@ -25,6 +26,7 @@ from server.engine import adopt
 from server.engine.callbacks import Wakes
 from server.engine.history import History
 from server.engine.schedule import PollSchedule, Timing
+from server.tasks import DEFAULT_PRINCIPAL
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +45,14 @@ _FAILURE_NOTE = {
 }
 
 
-def upstream_key(idempotency_key: str | None, task_id: str) -> str:
-    """The Idempotency-Key sent to the gateway: the agent's key when it is a safe header token, else a digest of it."""
+def upstream_key(idempotency_key: str | None, task_id: str, principal: str = DEFAULT_PRINCIPAL) -> str:
+    """The Idempotency-Key sent to the gateway: the agent's key when it is a safe header token, else a digest of it.
+    Another principal's key is always a digest that includes the principal: every principal shares the gateway
+    account, so the same key from two principals must not name one gateway job."""
     if idempotency_key is None:
         return task_id
+    if principal != DEFAULT_PRINCIPAL:
+        return "vgk_" + hashlib.sha256(f"{principal}\n{idempotency_key}".encode()).hexdigest()[:32]
     if _HEADER_SAFE.fullmatch(idempotency_key):
         return idempotency_key
     return "vgk_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
@@ -224,9 +230,8 @@ class Poller:
     async def _check(self, row: TaskRow, provider: Provider) -> TaskSnapshot | None:
         if row.upstream_task_id:
             return await provider.get(row.upstream_task_id)
-        find = getattr(provider, "find", None)
-        if callable(find):  # the lookup by idempotency key first: exact, where the gateway kept the key
-            found: TaskSnapshot | None = await find(upstream_key(row.idempotency_key, row.task_id))
+        if provider.capabilities.find:  # the lookup by idempotency key first: exact, where the gateway kept the key
+            found = await provider.find(upstream_key(row.idempotency_key, row.task_id, row.principal))
             if found is not None or not provider.task_listing:
                 return found
         # the one listed job that matches, if exactly one does (the key was lost, or the gateway has no lookup)
@@ -254,6 +259,7 @@ class Poller:
             path, problem = None, _brief(exc)
         if path is not None:
             changes: dict[str, Any] = {"download_state": "done", "local_path": str(path)}
+            changes.update(await self._examine(row, provider, path))
         else:
             changes = {"download_state": "failed", "warning": f"The video could not be saved locally ({problem}); "
                        "download it from video_url before the link expires."}
@@ -263,12 +269,31 @@ class Poller:
             publish(new)
         return new or row
 
+    async def _examine(self, row: TaskRow, provider: Provider, path: Path) -> dict[str, Any]:
+        """The saved file's media facts (and its poster), and a warning when the file differs from the request."""
+        from server.media import probe
+
+        try:
+            facts = await anyio.to_thread.run_sync(partial(probe.inspect, path, poster=self.place.posters))
+        except probe.ProbeError as exc:
+            return {"warning": f"The saved video could not be inspected ({exc}); it may be damaged."}
+        except Exception:  # a bug of ours must not cost the download
+            log.exception("inspecting %s failed", row.task_id)
+            return {}
+        changes: dict[str, Any] = {"media_json": json.dumps(facts.public())}
+        asked = json.loads(row.request_json).get("request", {})
+        if asked.get("duration") is None and (info := provider.model(row.model.partition("/")[2])) is not None:
+            asked["duration"] = info.default_duration  # what the gateway was told to make
+        if differs := probe.differences(asked, facts, resolution=not provider.sandbox):  # the sandbox renders 360p
+            changes["warning"] = "The video differs from the request: " + "; ".join(differs) + "."
+        return changes
+
     async def _fetch(self, row: TaskRow, provider: Provider, publish: Publish) -> tuple[TaskRow, Path | None, str]:
         from server.media.download import MediaError
 
         problem = "the gateway gave no video URL"
-        content_request = getattr(provider, "content_request", None)
-        proxy = content_request(row.upstream_task_id) if content_request and row.upstream_task_id else None
+        proxy = (provider.content_request(row.upstream_task_id)
+                 if provider.capabilities.content_proxy and row.upstream_task_id else None)
         if proxy is not None:  # the gateway's own content route: trusted host, authenticated, does not expire
             try:
                 return row, await self._save(row, *proxy), ""
@@ -315,24 +340,16 @@ class DownloadPlace:
     max_bytes: int
     allow_private: bool
     trusted_hosts: frozenset[str]
+    posters: bool = True  # VIDEOGEN_PREVIEW: make a poster frame beside each saved video
 
     @classmethod
     def from_settings(cls, settings: Any, providers: Mapping[str, Provider],
                       trusted_hosts: frozenset[str] | None = None) -> DownloadPlace:
-        """Trusted download hosts default to the configured gateways' own plus those their adapters name."""
+        """Trusted download hosts default to those the providers declare (each gateway's own host among them)."""
         if trusted_hosts is None:
-            hosts: set[str] = set()
-            gateways = getattr(settings, "gateways", None)
-            for config in (gateways() if callable(gateways) else {}).values():
-                if host := urlsplit(config.base_url).hostname:
-                    hosts.add(host.lower())
-            for provider in providers.values():
-                extra = getattr(provider, "trusted_hosts", None)
-                if callable(extra):
-                    hosts.update(extra())
-            trusted_hosts = frozenset(hosts)
+            trusted_hosts = frozenset(host for p in providers.values() for host in p.capabilities.trusted_hosts)
         return cls(Path(settings.videos_dir), int(settings.max_download_mb * 1024 * 1024),
-                   bool(settings.allow_private_urls), trusted_hosts)
+                   bool(settings.allow_private_urls), trusted_hosts, bool(getattr(settings, "preview", True)))
 
 
 async def download_video(*args: Any, **kwargs: Any) -> Path:

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import anyio
 
-from providers.base import Provider, TaskSnapshot, VideoRequest
+from providers.base import ModelInfo, Provider, TaskSnapshot, VideoRequest
 from providers.errors import BadResponse, ProviderError, TransportFailure
 from server.ledger.store import TaskRow
 from server.engine import adopt
@@ -65,15 +65,17 @@ class Outcome:
 
 
 async def send(provider: Provider, request: VideoRequest, key: str, timing: Timing, *, rng: random.Random,
-               attempt_timeout: float) -> Outcome:
-    """Submit once, or again only after a failure with `sent=False` that may pass (connect errors, 429, 503)."""
-    deadline = anyio.current_time() + timing.submit_budget
+               attempt_timeout: float, budget: float | None = None, info: ModelInfo | None = None) -> Outcome:
+    """Submit once, or again only after a failure with `sent=False` that may pass (connect errors, 429, 503).
+    `budget` (default timing.submit_budget) bounds the retries; 0: none (a routed submit moves to the next gateway).
+    `info`: the model as resolved at the tool boundary, handed to the adapter as is."""
+    deadline = anyio.current_time() + (timing.submit_budget if budget is None else budget)
     attempt = 0
     while True:
         attempt += 1
         try:
             with anyio.fail_after(attempt_timeout):  # a backstop for an adapter whose client has no timeout
-                snap = await provider.submit(request, idempotency_key=key)
+                snap = await provider.submit(request, idempotency_key=key, info=info)
         except ProviderError as exc:
             if exc.sent is not False:
                 return Outcome("ambiguous", error=exc, attempts=attempt)
@@ -94,7 +96,7 @@ async def send(provider: Provider, request: VideoRequest, key: str, timing: Timi
 
 
 def can_find(provider: Provider | None) -> bool:
-    return callable(getattr(provider, "find", None))
+    return provider is not None and provider.capabilities.find
 
 
 async def find(provider: Provider | None, key: str, timeout: float) -> TaskSnapshot | None:
@@ -103,7 +105,7 @@ async def find(provider: Provider | None, key: str, timeout: float) -> TaskSnaps
         return None
     try:
         with anyio.fail_after(timeout):
-            snap = await provider.find(key)  # type: ignore[attr-defined]
+            snap = await provider.find(key)
     except Exception as exc:
         log.warning("lookup by idempotency key on %s failed: %r", provider.id, exc)
         return None

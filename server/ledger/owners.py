@@ -6,6 +6,7 @@ rather than testing for existence, and there is no /proc anywhere but Linux).
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 
@@ -30,18 +31,31 @@ def process_start(pid: int) -> tuple[bool, float | None]:
         return True, None
 
 
+@functools.cache
+def host_id() -> str:
+    """Whose pids a lease's pid is: the host name, plus on Linux the pid namespace (containers sharing a host name,
+    as with host networking, do not share pids; the ledger may be shared across them)."""
+    name = socket.gethostname()
+    try:
+        space = os.readlink("/proc/self/ns/pid")  # "pid:[4026531836]"
+    except OSError:
+        return name
+    return f"{name}/{space[5:-1]}" if space.startswith("pid:[") and space.endswith("]") else name
+
+
 def process_owner() -> str:
     """A lease owner id: host, pid, the pid's start time (pids get reused) and a random part (two Engines in one
     process are distinct owners)."""
     _, started = process_start(os.getpid())
     stamp = f"{_PREFIX}{started:.3f}" if started is not None else "-"
-    return f"{socket.gethostname()}:{os.getpid()}:{stamp}:{os.urandom(4).hex()}"
+    return f"{host_id()}:{os.getpid()}:{stamp}:{os.urandom(4).hex()}"
 
 
 def owner_alive(owner: str) -> bool:
-    """False only when the owner provably died: same host, and its pid is gone, a zombie, or a newer process."""
+    """False only when the owner provably died: same host (and pid namespace), and its pid is gone, a zombie, or a
+    newer process. Owners elsewhere (another machine, another container) hold their lease until it expires."""
     parts = owner.rsplit(":", 3)
-    if len(parts) != 4 or parts[0] != socket.gethostname() or not parts[1].isdigit():
+    if len(parts) != 4 or parts[0] != host_id() or not parts[1].isdigit():
         return True
     return same_process(parts[2], *process_start(int(parts[1])))
 

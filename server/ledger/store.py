@@ -1,10 +1,12 @@
-"""The durable task ledger: one SQLite file (WAL) shared by every server process on this machine. A job's row is
+"""The durable task ledger: one SQLite file (WAL) shared by every server process on this machine, or (postgres.py)
+one PostgreSQL database shared by processes on many machines, with the same SQL and semantics. A job's row is
 committed before its submit is sent, status changes go to `events`, a lease says which process works on a row.
-All SQLite work runs in a worker thread, never on the event loop."""
+All database work runs in worker threads, never on the event loop."""
 
 from __future__ import annotations
 
 import builtins
+import json
 import logging
 import os
 import random
@@ -15,14 +17,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import anyio
 import anyio.to_thread
 
 from providers.base import TaskStatus
 from server.ledger.owners import owner_alive
-from server.tasks import Task, TaskError
+from server.tasks import DEFAULT_PRINCIPAL, Media, Task, TaskCost, TaskError
 
 if TYPE_CHECKING:
     import sqlite3  # imported on first use: not on the server's start-up path
@@ -30,10 +32,15 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-SCHEMA_VERSION = 2  # 2: tasks.callback_digest
 SUBMITTING = "submitting"  # row state before the gateway has answered the submit; shown to agents as `unknown`
-_SCHEMA = """
-CREATE TABLE tasks (
+
+# The schema as numbered steps: a ledger at version N runs every later step, in one transaction, when it is first
+# opened (SQLite keeps N in PRAGMA user_version, PostgreSQL in the table schema_version). The SQL is portable:
+# REAL / INTEGER / TEXT columns (PostgreSQL gets DOUBLE PRECISION / BIGINT), no SQLite-only functions or rowid.
+# A change is a new step at the end with the next number; a step that has shipped is never edited. (Two branches
+# that both add step N: renumber one at the merge.) New TaskRow fields go at the end of the dataclass with defaults.
+MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
+    (1, ("""CREATE TABLE tasks (
     task_id TEXT PRIMARY KEY,
     provider TEXT NOT NULL,
     model TEXT NOT NULL,                 -- full id, "<provider>/<gateway model name>"
@@ -57,13 +64,12 @@ CREATE TABLE tasks (
     poll_failures INTEGER NOT NULL DEFAULT 0,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
-    callback_digest TEXT,                -- sha256 of the task's callback token (the token itself is never kept)
     UNIQUE (provider, upstream_task_id)
-);
-CREATE INDEX tasks_by_fingerprint ON tasks (fingerprint, created_at);
-CREATE INDEX tasks_by_created ON tasks (created_at);
-CREATE INDEX tasks_by_state ON tasks (state);
-CREATE TABLE events (
+)""",
+         "CREATE INDEX tasks_by_fingerprint ON tasks (fingerprint, created_at)",
+         "CREATE INDEX tasks_by_created ON tasks (created_at)",
+         "CREATE INDEX tasks_by_state ON tasks (state)",
+         """CREATE TABLE events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     task_id TEXT NOT NULL REFERENCES tasks (task_id),
     at REAL NOT NULL,
@@ -71,13 +77,54 @@ CREATE TABLE events (
     progress INTEGER,
     error_code TEXT,
     detail TEXT
-);
-CREATE INDEX events_by_task ON events (task_id, id);
-"""
+)""",
+         "CREATE INDEX events_by_task ON events (task_id, id)")),
+    # Lease renewal finds a process's rows by owner every few seconds: an index, not a table scan. IF NOT EXISTS:
+    # version-1 files made after it was added (unversioned) already have it.
+    (2, ("CREATE INDEX IF NOT EXISTS tasks_by_lease ON tasks (lease_owner)",)),
+    # A job's estimated price, recorded with the task before it is sent (issue 10): the shared budget is the sum
+    # of cost_usd over the period's tasks that did not fail (gateways refund a failed job).
+    (3, ("ALTER TABLE tasks ADD COLUMN cost_usd REAL", "ALTER TABLE tasks ADD COLUMN cost_basis TEXT")),
+    # A canonical model id's route (issue 11): the gateways in order, those that refused first, the one holding it.
+    (4, ("ALTER TABLE tasks ADD COLUMN route_json TEXT",)),
+    # A completion callback's proof (issue 16): the digest of the task's token (the token itself is never kept).
+    (5, ("ALTER TABLE tasks ADD COLUMN callback_digest TEXT",)),
+    # Principals (issue 13): a task belongs to one (an HTTP client's token name or OAuth subject; earlier tasks to
+    # the default principal), and an idempotency key is unique per principal. The key column's global UNIQUE cannot
+    # be dropped portably (SQLite keeps it in the table's definition), so the keys move to a new column; the old one
+    # stays as `unscoped_key`, always NULL (NULLs never collide), and nothing reads it.
+    (6, ("ALTER TABLE tasks ADD COLUMN principal TEXT NOT NULL DEFAULT 'default'",
+         "ALTER TABLE tasks RENAME COLUMN idempotency_key TO unscoped_key",
+         "ALTER TABLE tasks ADD COLUMN idempotency_key TEXT",
+         "UPDATE tasks SET idempotency_key = unscoped_key, unscoped_key = NULL",
+         "CREATE UNIQUE INDEX tasks_by_key ON tasks (principal, idempotency_key)",
+         "CREATE INDEX tasks_by_principal ON tasks (principal, created_at)")),
+    # What the saved video holds (issue 12): its duration, size, fps, audio and bytes, read from the file (JSON).
+    (7, ("ALTER TABLE tasks ADD COLUMN media_json TEXT",)),
+)
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+def pending_steps(version: int) -> list[str]:
+    """The statements that bring a ledger at schema `version` to SCHEMA_VERSION, in order."""
+    return [statement for number, statements in MIGRATIONS if number > version for statement in statements]
+
+
+def newer_schema(where: object, version: int) -> str:
+    return f"{where} was written by a newer videogen-mcp (schema {version}); upgrade."
+
+
 _SUBMITTING_MESSAGE = (
     "Submission still in flight: the gateway has not answered the submit yet. Do not submit again; call "
     "get_video_task with this task_id (and wait_seconds) to see the outcome."
 )
+
+
+class Conn(Protocol):
+    """What a transaction body gets: `execute(sql, params)` with `?` placeholders, returning a cursor (fetchone,
+    fetchall, iteration, rowcount). sqlite3.Connection is one; the PostgreSQL backend hands over an adapter."""
+
+    def execute(self, sql: str, parameters: Any = ..., /) -> Any: ...
 
 
 class LedgerError(Exception):
@@ -86,6 +133,14 @@ class LedgerError(Exception):
 
 class LedgerConflict(LedgerError):
     """A write broke a uniqueness rule (an upstream task id already followed by another task)."""
+
+
+class BudgetExceeded(Exception):
+    """`create` refused a row: its cost_usd would take the period's spend past the budget. Nothing was written."""
+
+    def __init__(self, spent: float, limit: float) -> None:
+        super().__init__(f"budget exceeded: {spent:.4f} of {limit:.4f} reserved")
+        self.spent, self.limit = spent, limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +168,12 @@ class TaskRow:
     poll_failures: int
     created_at: float
     updated_at: float
+    cost_usd: float | None = None  # the estimate recorded before submitting (None: no price known)
+    cost_basis: str | None = None  # what it assumes and where the price comes from; None: never estimated
+    route_json: str | None = None
     callback_digest: str | None = None  # a gateway that calls back proves it with the token this is the digest of
+    principal: str = DEFAULT_PRINCIPAL
+    media_json: str | None = None  # what the saved video holds (server.media.probe), as JSON
 
     @property
     def terminal(self) -> bool:
@@ -136,15 +196,17 @@ class TaskRow:
             video_url=self.video_url, local_path=self.local_path, expires_at=_dt(self.expires_at), error=error,
             upstream_task_id=self.upstream_task_id, created_at=_at(self.created_at), updated_at=_at(self.updated_at),
             sandbox=self.sandbox, warning=self.warning,
+            cost=None if self.cost_basis is None else TaskCost(estimate_usd=self.cost_usd, basis=self.cost_basis),
+            route=json.loads(self.route_json) if self.route_json else None,
+            media=Media.model_validate_json(self.media_json) if self.media_json else None,
         )
 
 
 _COLUMNS = tuple(f.name for f in fields(TaskRow))
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM tasks "
-_UPDATABLE = frozenset(_COLUMNS) - {"task_id", "provider", "model", "fingerprint", "request_json",
-                                    "idempotency_key", "created_at", "sandbox", "callback_digest"}
-# Schema steps, each from the version before it (portable SQL; the PostgreSQL backend runs the same steps).
-_MIGRATIONS = {2: "ALTER TABLE tasks ADD COLUMN callback_digest TEXT"}
+# provider and model change only when a routed submit fails over to the next gateway (nothing was created before)
+_UPDATABLE = frozenset(_COLUMNS) - {"task_id", "fingerprint", "request_json",
+                                    "idempotency_key", "created_at", "sandbox", "callback_digest", "principal"}
 
 
 def _dt(value: float | None) -> datetime | None:
@@ -165,8 +227,20 @@ def _made(values: sqlite3.Row | tuple) -> TaskRow:
     return TaskRow(**data)
 
 
-def _fetch(conn: sqlite3.Connection, task_id: str) -> TaskRow | None:
-    return _row(conn.execute(_SELECT + "WHERE task_id = ?", (task_id,)).fetchone())
+def _fetch(conn: Conn, task_id: str, lock: str = "") -> TaskRow | None:
+    """The row; `lock`: the backend's `for_update`, when the transaction goes on to change what it read."""
+    return _row(conn.execute(_SELECT + "WHERE task_id = ?" + lock, (task_id,)).fetchone())
+
+
+# What counts against the budget: every task of the period that did not fail (a failed job is refunded: new-api
+# service/task_billing.go RefundTaskQuota; Kling bills no failed generation), priced or not (NULL adds nothing).
+_SPENT = "FROM tasks WHERE created_at >= ? AND state NOT IN ('failed', 'cancelled')"
+
+
+def _spent(conn: Conn, since: float, principal: str) -> float:
+    """A principal's estimated spend since `since`: each principal has its own budget (issue 13)."""
+    sql = "SELECT COALESCE(SUM(cost_usd), 0) " + _SPENT + " AND principal = ?"
+    return float(conn.execute(sql, (since, principal)).fetchone()[0])
 
 
 def make_private(path: Path, *, posix: bool = os.name == "posix") -> None:
@@ -177,7 +251,12 @@ def make_private(path: Path, *, posix: bool = os.name == "posix") -> None:
 
 
 class Ledger:
-    """Async facade over one SQLite connection used from worker threads, one statement batch at a time."""
+    """The ledger's semantics, over SQLite: an async facade over one connection used from worker threads, one
+    statement batch at a time. PgLedger (postgres.py) keeps the semantics and replaces the plumbing."""
+
+    shared = False  # True: processes on other machines use it too, so lapsed leases are swept up (engine/core.py)
+    for_update = ""  # appended to a SELECT whose row the transaction then changes (PostgreSQL locks the row)
+    newest_first = "created_at DESC, rowid DESC"  # the list order; ties (same instant) in insertion order
 
     def __init__(self, path: Path, *, now: Callable[[], float] = time.time, busy_timeout: float = 5.0,
                  busy_patience: float = 120.0) -> None:
@@ -213,19 +292,12 @@ class Ledger:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 version = conn.execute("PRAGMA user_version").fetchone()[0]
-                if version == 0:
-                    for statement in filter(str.strip, _SCHEMA.split(";\n")):  # executescript would COMMIT early
-                        conn.execute(statement)
+                if version > SCHEMA_VERSION:
+                    raise LedgerError(newer_schema(self.path, version))
+                for statement in pending_steps(version):  # (executescript would COMMIT early)
+                    conn.execute(statement)
+                if version != SCHEMA_VERSION:
                     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-                elif version < SCHEMA_VERSION:
-                    for step in range(version + 1, SCHEMA_VERSION + 1):
-                        conn.execute(_MIGRATIONS[step])
-                    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-                elif version > SCHEMA_VERSION:
-                    raise LedgerError(f"{self.path} was written by a newer videogen-mcp (schema {version}); upgrade.")
-                # Lease renewal finds a process's rows by owner every few seconds: an index, not a table scan.
-                # Added here, not in _SCHEMA, so ledgers made before it get it too (older versions ignore it).
-                conn.execute("CREATE INDEX IF NOT EXISTS tasks_by_lease ON tasks (lease_owner)")
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
@@ -236,13 +308,13 @@ class Ledger:
             raise
         return conn
 
-    def _locked(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    def _locked(self, fn: Callable[[Conn], T]) -> T:
         with self._lock:
             if self._conn is None:
                 self._conn = self._connect()
             return fn(self._conn)
 
-    async def _run(self, fn: Callable[[sqlite3.Connection], T], *, write: bool) -> T:
+    async def _run(self, fn: Callable[[Conn], T], *, write: bool) -> T:
         """Run fn in a worker thread; SQLITE_BUSY beyond busy_timeout is retried here, never shown to an agent."""
         import sqlite3
 
@@ -266,12 +338,18 @@ class Ledger:
                 await anyio.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 0.5)
 
-    async def _write(self, fn: Callable[[sqlite3.Connection], T], *, durable: bool = True) -> T:
+    async def _write(self, fn: Callable[[Conn], T], *, durable: bool = True, exclusive: bool = True) -> T:
         """Run fn in one IMMEDIATE transaction. durable=False: no fsync at commit (WAL still survives a crash of
         the process; only a power cut may lose it), for what is worthless after a power cut anyway: leases, and
-        progress ticks."""
+        progress ticks.
 
-        def tx(conn: sqlite3.Connection) -> T:
+        exclusive: fn relies on no other write running meanwhile (a decision over several rows: a dedupe, a sum).
+        SQLite's one write lock gives that to every transaction; PostgreSQL takes one advisory lock for all such
+        transactions. exclusive=False is for bodies that lock what they change themselves (`for_update` on the row
+        they read), so that per-task writes (leases, polling) from many processes run side by side there.
+        """
+
+        def tx(conn: Any) -> T:  # the SQLite connection (_locked)
             if not durable:
                 conn.execute("PRAGMA synchronous = NORMAL")  # may not change inside a transaction
             try:
@@ -300,15 +378,34 @@ class Ledger:
     async def get(self, task_id: str) -> TaskRow | None:
         return await self._run(lambda c: _fetch(c, task_id), write=False)
 
-    async def list(self, limit: int = 50) -> builtins.list[TaskRow]:
-        sql = _SELECT + "ORDER BY created_at DESC, rowid DESC LIMIT ?"
-        return await self._run(lambda c: [_made(r) for r in c.execute(sql, (limit,))], write=False)
+    async def list(self, limit: int = 50, *, principal: str | None = None) -> builtins.list[TaskRow]:
+        """Most recent first; only `principal`'s tasks when given."""
+        where, args = ("WHERE principal = ? ", (principal, limit)) if principal is not None else ("", (limit,))
+        sql = _SELECT + where + f"ORDER BY {self.newest_first} LIMIT ?"
+        return await self._run(lambda c: [_made(r) for r in c.execute(sql, args)], write=False)
 
-    async def unsettled(self, limit: int = 10_000) -> builtins.list[TaskRow]:
-        """Rows something may still happen to: not terminal, or a download still owed."""
-        sql = (_SELECT + "WHERE state NOT IN ('succeeded', 'failed', 'cancelled') OR download_state = 'pending' "
-               "ORDER BY created_at LIMIT ?")
-        return await self._run(lambda c: [_made(r) for r in c.execute(sql, (limit,))], write=False)
+    async def recent(self, since: float, limit: int = 2000) -> builtins.list[TaskRow]:
+        """Tasks created since `since`, newest first: what the gateways did lately (routing's shared health)."""
+        sql = _SELECT + "WHERE created_at >= ? ORDER BY created_at DESC LIMIT ?"
+        return await self._run(lambda c: [_made(r) for r in c.execute(sql, (since, limit))], write=False)
+
+    async def unsettled(self, limit: int = 10_000, since: float | None = None) -> builtins.list[TaskRow]:
+        """Rows something may still happen to: not terminal, or a download still owed (created since `since`)."""
+        sql = (_SELECT + "WHERE (state NOT IN ('succeeded', 'failed', 'cancelled') OR download_state = 'pending') "
+               "AND created_at >= ? ORDER BY created_at LIMIT ?")
+        args = (float("-inf") if since is None else since, limit)
+        return await self._run(lambda c: [_made(r) for r in c.execute(sql, args)], write=False)
+
+    async def spend(self, since: float, principal: str | None = None) -> builtins.list[dict[str, Any]]:
+        """Estimated spend since `since` per provider: tasks, priced USD total, and how many had no price (only
+        `principal`'s tasks when given; everyone's for the operator's CLI)."""
+        where, args = (" AND principal = ?", (since, principal)) if principal is not None else ("", (since,))
+        sql = ("SELECT provider, COUNT(*), COALESCE(SUM(cost_usd), 0), "
+               "SUM(CASE WHEN cost_usd IS NULL THEN 1 ELSE 0 END) " + _SPENT + where
+               + " GROUP BY provider ORDER BY provider")
+        keys = ("provider", "tasks", "usd", "unpriced")
+        return await self._run(lambda c: [dict(zip(keys, r, strict=True)) for r in c.execute(sql, args)],
+                               write=False)
 
     async def durations(self, since: float, limit: int = 5000) -> builtins.list[tuple[str, str, float]]:
         """(model, request_json, seconds from creation to first seen succeeded) of the jobs this server submitted
@@ -328,23 +425,34 @@ class Ledger:
                                write=False)
 
     # -- writes -----------------------------------------------------------------------------------------------------
-    async def create(self, row: TaskRow, *, dedupe_window: float) -> tuple[TaskRow, bool]:
-        """Insert `row` unless its idempotency key exists, or (no key) the same fingerprint is recent and not failed.
+    async def create(self, row: TaskRow, *, dedupe_window: float,
+                     budget: tuple[float, float] | None = None) -> tuple[TaskRow, bool]:
+        """Insert `row` unless its principal has a task with its idempotency key, or (no key) one with the same
+        fingerprint, recent and not failed.
 
-        Returns (the row now in the ledger, reused). One IMMEDIATE transaction, so concurrent processes agree.
+        budget: (limit_usd, since): a new row's cost_usd is reserved against the spend since `since`, or
+        BudgetExceeded is raised and nothing is written. Returns (the row now in the ledger, reused). One exclusive
+        transaction, so concurrent processes agree: of two racing for the last dollars, one wins.
         """
 
-        def body(conn: sqlite3.Connection) -> tuple[TaskRow, bool]:
-            if row.idempotency_key is not None:
-                found = conn.execute(_SELECT + "WHERE idempotency_key = ?", (row.idempotency_key,)).fetchone()
+        def body(conn: Conn) -> tuple[TaskRow, bool]:
+            if row.idempotency_key is not None:  # keys and the dedupe window are the principal's own
+                found = conn.execute(_SELECT + "WHERE principal = ? AND idempotency_key = ?",
+                                     (row.principal, row.idempotency_key)).fetchone()
             elif dedupe_window > 0:
                 found = conn.execute(
-                    _SELECT + "WHERE fingerprint = ? AND created_at >= ? AND state NOT IN ('failed', 'cancelled') "
-                    "ORDER BY created_at DESC LIMIT 1", (row.fingerprint, row.created_at - dedupe_window)).fetchone()
+                    _SELECT + "WHERE principal = ? AND fingerprint = ? AND created_at >= ? "
+                    "AND state NOT IN ('failed', 'cancelled') ORDER BY created_at DESC LIMIT 1",
+                    (row.principal, row.fingerprint, row.created_at - dedupe_window)).fetchone()
             else:
                 found = None
             if found is not None:
                 return _made(found), True
+            if budget is not None:  # an unpriced row (allowed by policy) reserves nothing, but needs budget left
+                spent = _spent(conn, budget[1], row.principal)
+                if (spent + row.cost_usd > budget[0] + 1e-9 if row.cost_usd is not None else
+                        spent >= budget[0] - 1e-9):
+                    raise BudgetExceeded(spent, budget[0])
             conn.execute(f"INSERT INTO tasks ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
                          tuple(getattr(row, c) for c in _COLUMNS))
             conn.execute("INSERT INTO events (task_id, at, state) VALUES (?, ?, ?)",
@@ -364,8 +472,8 @@ class Ledger:
         if bad:
             raise ValueError(f"not updatable: {sorted(bad)}")
 
-        def body(conn: sqlite3.Connection) -> TaskRow | None:
-            current = _fetch(conn, task_id)
+        def body(conn: Conn) -> TaskRow | None:
+            current = _fetch(conn, task_id, self.for_update)
             if current is None or (owner is not None and current.lease_owner != owner):
                 return None
             delta = {k: v for k, v in changes.items() if getattr(current, k) != v}
@@ -382,7 +490,7 @@ class Ledger:
                     (task_id, now, new.state, new.progress, new.error_code, detail))
             return new
 
-        return await self._write(body, durable=durable)
+        return await self._write(body, durable=durable, exclusive=False)
 
     async def acquire(self, task_id: str, owner: str, ttl: float) -> TaskRow | None:
         """Take (or keep) the row's lease if it is free, ours, expired, or held by a dead process on this host.
@@ -390,8 +498,8 @@ class Ledger:
         Returns the row when the lease is ours, None otherwise.
         """
 
-        def body(conn: sqlite3.Connection) -> TaskRow | None:
-            current = _fetch(conn, task_id)
+        def body(conn: Conn) -> TaskRow | None:
+            current = _fetch(conn, task_id, self.for_update)
             if current is None:
                 return None
             now = self.now()
@@ -402,16 +510,16 @@ class Ledger:
                          (owner, now + ttl, task_id))
             return replace(current, lease_owner=owner, lease_expires=now + ttl)
 
-        return await self._write(body, durable=False)
+        return await self._write(body, durable=False, exclusive=False)
 
     async def renew(self, owner: str, ttl: float) -> frozenset[str]:
         """Extend every lease `owner` holds (one write for all of a process's pollers); return their task ids."""
 
-        def body(conn: sqlite3.Connection) -> frozenset[str]:
+        def body(conn: Conn) -> frozenset[str]:
             conn.execute("UPDATE tasks SET lease_expires = ? WHERE lease_owner = ?", (self.now() + ttl, owner))
             return frozenset(r[0] for r in conn.execute("SELECT task_id FROM tasks WHERE lease_owner = ?", (owner,)))
 
-        return await self._write(body, durable=False)
+        return await self._write(body, durable=False, exclusive=False)
 
     async def release(self, owner: str, task_id: str | None = None) -> None:
         """Give up one lease, or all of `owner`'s (shutdown)."""
@@ -421,7 +529,7 @@ class Ledger:
         else:
             sql = "UPDATE tasks SET lease_owner = NULL, lease_expires = NULL WHERE task_id = ? AND lease_owner = ?"
             args = (task_id, owner)
-        await self._write(lambda c: c.execute(sql, args), durable=False)
+        await self._write(lambda c: c.execute(sql, args), durable=False, exclusive=False)
 
 
 def lease_is_live(row: TaskRow, now: float) -> bool:

@@ -11,9 +11,10 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
+from typing import TypeVar
 
 import anyio
 import anyio.to_thread
@@ -49,6 +50,7 @@ _STEM = re.compile(r"[A-Za-z0-9_-]{1,80}")
 _REDIRECT = frozenset({301, 302, 303, 307, 308})
 _EXPIRED = frozenset({403, 404, 410})
 
+T = TypeVar("T")
 _Container = tuple[str, str]  # (file extension, MIME type)
 _MP4, _MOV = (".mp4", "video/mp4"), (".mov", "video/quicktime")
 _WEBM, _MKV = (".webm", "video/webm"), (".mkv", "video/x-matroska")
@@ -138,8 +140,8 @@ async def download_video(
     deadline = BASE_DEADLINE + max_bytes / MIN_RATE
     try:
         with anyio.fail_after(deadline):
-            return await _follow(client, url, folder, stem, headers or {}, max_bytes, allow_private,
-                                 frozenset(trusted_hosts), resolver)
+            return await _follow(client, url, headers or {}, allow_private, frozenset(trusted_hosts), resolver,
+                                 lambda response, shown: _save(response, folder, stem, max_bytes, shown))
     except TimeoutError as exc:
         raise MediaError("http", f"downloading {redact(url)} took longer than {deadline:.0f} s and was stopped; "
                          "try again later") from exc
@@ -159,10 +161,54 @@ def _prepare_dir(dest_dir: Path) -> Path:
     return real
 
 
+async def fetch_image(
+    client: httpx2.AsyncClient,
+    url: str,
+    *,
+    max_bytes: int,
+    allow_private: bool = False,
+    trusted_hosts: frozenset[str] = frozenset(),
+    resolver: Resolver | None = None,
+) -> tuple[bytes, str]:
+    """GET an input image through the same guard as downloads (every redirect hop vetted, addresses pinned):
+    (bytes, MIME type), at most max_bytes, PNG/JPEG/WebP/GIF by its content. Raises MediaError."""
+
+    async def read(response: httpx2.Response, shown: str) -> tuple[bytes, str]:
+        too_large = MediaError("bad_image", f"the image at {shown} is larger than the {max_bytes / 1048576:g} MB "
+                               "limit for input images; resize or recompress it")
+        length = response.headers.get("content-length", "")
+        if length.isdigit() and int(length) > max_bytes:
+            raise too_large
+        data = bytearray()
+        try:
+            async for chunk in response.aiter_bytes():
+                data += chunk
+                if len(data) > max_bytes:  # counted on what arrives, whatever Content-Length claimed
+                    raise too_large
+        except httpx2.HTTPError as exc:
+            raise MediaError("http", f"fetching {shown} failed: {_netos_reason(exc)}; try again later") from exc
+        head = bytes(data[:_SNIFF])
+        mime = sniff_image(head)
+        if mime is None:
+            raise MediaError("bad_image", f"{shown} is not a PNG, JPEG, WebP or GIF image (got {_describe(head)}); "
+                             "pass another image URL, a local file or a data: URI")
+        return bytes(data), mime
+
+    try:
+        with anyio.fail_after(BASE_DEADLINE):
+            return await _follow(client, url, {}, allow_private, frozenset(trusted_hosts), resolver, read,
+                                 expiring=False)
+    except TimeoutError as exc:
+        raise MediaError("http", f"fetching {redact(url)} took longer than {BASE_DEADLINE:.0f} s and was stopped; "
+                         "try again later") from exc
+
+
 async def _follow(
-    client: httpx2.AsyncClient, url: str, folder: Path, stem: str, headers: dict[str, str], max_bytes: int,
-    allow_private: bool, trusted: frozenset[str], resolver: Resolver | None,
-) -> Path:
+    client: httpx2.AsyncClient, url: str, headers: dict[str, str], allow_private: bool, trusted: frozenset[str],
+    resolver: Resolver | None, consume: Callable[[httpx2.Response, str], Awaitable[T]], *, expiring: bool = True,
+) -> T:
+    """GET `url`, vetting every redirect hop, and hand a 2xx answer to `consume`. `expiring`: 403/404/410 means
+    the (video) link expired, code "expired"."""
     current: object = url
     origin: tuple[str, str, int | None] | None = None
     for _ in range(MAX_REDIRECTS + 1):
@@ -184,12 +230,12 @@ async def _follow(
                 except (httpx2.InvalidURL, ValueError) as exc:
                     raise MediaError("unsafe_url", f"{shown} redirected to an invalid URL") from exc
                 continue
-            if status in _EXPIRED:
+            if status in _EXPIRED and expiring:
                 raise MediaError("expired", f"the video link {shown} answered HTTP {status}: it has probably "
                                  "expired; query the task again for a fresh URL")
             if not 200 <= status < 300 or status == 204:
                 raise MediaError("http", f"downloading {shown} failed with HTTP {status}; try again later")
-            return await _save(response, folder, stem, max_bytes, shown)
+            return await consume(response, shown)
     raise MediaError("http", f"{redact(url)} redirected more than {MAX_REDIRECTS} times; giving up (redirect loop?)")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import PurePath
 from typing import assert_never
@@ -9,7 +10,7 @@ from typing import assert_never
 import mcp_types as t
 
 from providers.base import TaskStatus
-from server.tasks import Task
+from server.tasks import Media, Task
 
 
 def task_uri(task_id: str) -> str:
@@ -18,6 +19,10 @@ def task_uri(task_id: str) -> str:
 
 def video_uri(task_id: str) -> str:
     return f"videogen://videos/{task_id}"
+
+
+def poster_uri(task_id: str) -> str:
+    return f"videogen://posters/{task_id}"
 
 
 VIDEOS_PATH = "/videos"  # `serve --http` serves each saved video at {base}/videos/{task_id}{suffix}
@@ -78,11 +83,22 @@ def task_text(task: Task, *, note: str = "", wait_hint: float = 40, served_url: 
             )
         case _:
             assert_never(task.status)
+    if task.route and task.route.get("note"):  # a canonical model id: which gateway took it, and why
+        text += f" {task.route['note']}"
+    if task.media is not None and task.status is TaskStatus.SUCCEEDED:
+        text += f" The video: {media_text(task.media)}."
     if task.warning:
         text += f" Note: {task.warning}"
     if note:
         text += f" {note}"
     return head + text
+
+
+def media_text(media: Media) -> str:
+    """'5.0 s, 1280x720, 24 fps, with audio': what the saved file holds."""
+    fps = f", {media.fps:g} fps" if media.fps else ""
+    sound = "with audio" if media.has_audio else "silent"
+    return f"{media.duration_s:.1f} s, {media.width}x{media.height}{fps}, {sound}"
 
 
 def _sentence(text: str) -> str:
@@ -91,13 +107,14 @@ def _sentence(text: str) -> str:
 
 
 def task_result(task: Task, *, note: str = "", links: bool = True, wait_hint: float = 40,
-                served_url: str | None = None) -> t.CallToolResult:
+                served_url: str | None = None, images: Sequence[t.ContentBlock] = ()) -> t.CallToolResult:
     """The text carries everything the agent needs (video URL, local path, next step), so a client that drops
     or cannot forward `resource_link` blocks loses nothing. `links=False` for clients known to turn links into
     something their model refuses (LangChain makes them file blocks, which ChatOpenAI rejects) or serializes at
-    length (the OpenAI Agents SDK dumps each one as ~600 chars of JSON)."""
+    length (the OpenAI Agents SDK dumps each one as ~600 chars of JSON). `images`: the poster or contact sheet
+    (server.surface.preview), right after the text."""
     content: list[t.ContentBlock] = [
-        t.TextContent(text=task_text(task, note=note, wait_hint=wait_hint, served_url=served_url))
+        t.TextContent(text=task_text(task, note=note, wait_hint=wait_hint, served_url=served_url)), *images
     ]
     if not links:
         return t.CallToolResult(content=content, structured_content=task.public())

@@ -1,4 +1,4 @@
-"""MCP resources: each task as JSON, the recent tasks, and each downloaded video (readable by clients)."""
+"""MCP resources: each task as JSON, the recent tasks, and each downloaded video and its poster frame."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ import mcp_types as t
 from mcp.server.context import ServerRequestContext
 from mcp.shared.exceptions import MCPError
 
-from server.surface.render import task_uri, video_uri
+from server.surface.principal import principal_of
+from server.surface.render import poster_uri, task_uri, video_uri
+from server.surface import apps  # the MCP Apps view
 
 if TYPE_CHECKING:
     from server.runtime import Runtime
@@ -24,12 +26,16 @@ MAX_VIDEO_RESOURCE_BYTES = 100 * 1024 * 1024  # base64 in JSON beyond this helps
 async def list_resources(ctx: ServerRequestContext, params: t.PaginatedRequestParams | None) -> t.ListResourcesResult:
     rt = cast("Runtime", ctx.lifespan_context)  # what app.py's lifespan yields
     resources = [t.Resource(uri=TASKS_URI, name="tasks", title="Recent video tasks", mime_type="application/json")]
-    for task in await (await rt.engine()).list(20):
+    for task in await (await rt.engine()).list(20, principal=principal_of(ctx.request)):
         resources.append(t.Resource(uri=task_uri(task.task_id), name=task.task_id, mime_type="application/json",
                                     title=f"Video task {task.task_id} ({task.status.value})"))
         if task.local_path:
             resources.append(t.Resource(uri=video_uri(task.task_id), name=f"{task.task_id}.mp4",
                                         title=f"Video of task {task.task_id}", mime_type="video/mp4"))
+        if task.media is not None and rt.settings.preview:
+            resources.append(t.Resource(uri=poster_uri(task.task_id), name=f"{task.task_id}.jpg",
+                                        title=f"Poster frame of task {task.task_id}", mime_type="image/jpeg"))
+    resources.append(apps.PLAYER_RESOURCE)
     return t.ListResourcesResult(resources=resources)
 
 
@@ -41,6 +47,8 @@ async def list_templates(
                            mime_type="application/json"),
         t.ResourceTemplate(uri_template="videogen://videos/{task_id}", name="video",
                            title="A downloaded video (binary)", mime_type="video/mp4"),
+        t.ResourceTemplate(uri_template="videogen://posters/{task_id}", name="poster",
+                           title="A downloaded video's poster frame (JPEG)", mime_type="image/jpeg"),
     ])
 
 
@@ -51,24 +59,36 @@ def _not_found(uri: str, why: str) -> MCPError:
 async def read_resource(ctx: ServerRequestContext, params: t.ReadResourceRequestParams) -> t.ReadResourceResult:
     rt = cast("Runtime", ctx.lifespan_context)  # what app.py's lifespan yields
     uri = str(params.uri)
+    if uri == apps.PLAYER_URI:
+        return await apps.read_player()
     if uri == TASKS_URI:
-        tasks = [task.public() for task in await (await rt.engine()).list(50)]
+        tasks = [task.public() for task in await (await rt.engine()).list(50, principal=principal_of(ctx.request))]
         return t.ReadResourceResult(contents=[
             t.TextResourceContents(uri=uri, mime_type="application/json", text=json.dumps({"tasks": tasks}))
         ])
     kind, _, task_id = uri.removeprefix("videogen://").partition("/")
-    if kind not in ("tasks", "videos") or not task_id:
-        raise _not_found(uri, "known resources: videogen://tasks, videogen://tasks/{id}, videogen://videos/{id}")
-    task = await (await rt.engine()).get(task_id)
+    if kind not in ("tasks", "videos", "posters") or not task_id:
+        raise _not_found(uri, "known resources: videogen://tasks, videogen://tasks/{id}, videogen://videos/{id}, "
+                         "videogen://posters/{id}")
+    task = await (await rt.engine()).get(task_id, principal=principal_of(ctx.request))
     if task is None:
         raise _not_found(uri, "no such task")
     if kind == "tasks":
         return t.ReadResourceResult(contents=[
             t.TextResourceContents(uri=uri, mime_type="application/json", text=json.dumps(task.public()))
         ])
+    if kind == "posters":
+        from server.surface import preview  # PyAV's callers: off the start-up path
+
+        jpeg = await preview.poster(rt, task)
+        if jpeg is None:
+            why = preview.OFF if not rt.settings.preview else "the task has no saved video with a poster frame yet"
+            raise _not_found(uri, why)
+        return t.ReadResourceResult(contents=[t.BlobResourceContents(
+            uri=uri, mime_type="image/jpeg", blob=base64.b64encode(jpeg).decode("ascii"))])
     if not task.local_path:
         raise _not_found(uri, "this task has no downloaded video; use its video_url")
-    path = Path(task.local_path)
+    path = await (await rt.engine()).saved_copy(task_id) or Path(task.local_path)  # (replicas: this machine's)
     blob, mime = await anyio.to_thread.run_sync(_read_video, path, uri)
     return t.ReadResourceResult(contents=[t.BlobResourceContents(uri=uri, mime_type=mime, blob=blob)])
 

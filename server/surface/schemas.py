@@ -10,12 +10,21 @@ from typing import Any
 
 import mcp_types as t
 
+from providers import families
 from providers.base import ModelInfo, Provider
+from server.surface.apps import TOOL_META
 from server.tasks import TASK_OUTPUT_SCHEMA
 
 # seconds; a call may wait at most this long, whatever the agent asks. Under Pydantic AI's 300 s read timeout and
 # the 5 min idle limits of Claude Code over HTTP, so an explicit wait never outlasts a common client.
 MAX_WAIT = 240
+
+
+# A task, or a dry run's {"dry_run": true, "model", "estimate", "request", ...} (interface.md, Cost).
+GENERATE_OUTPUT_SCHEMA: dict[str, Any] = {
+    **{k: v for k, v in TASK_OUTPUT_SCHEMA.items() if k != "required"},
+    "anyOf": [{"required": TASK_OUTPUT_SCHEMA["required"]}, {"required": ["dry_run"]}],
+}
 
 
 def nullable(schema: dict[str, Any]) -> dict[str, Any]:
@@ -42,6 +51,7 @@ def model_public(provider: Provider, info: ModelInfo) -> dict[str, Any]:
     """One entry of list_video_models (interface.md's ModelInfo, plus what an agent needs to get it right)."""
     out: dict[str, Any] = {
         "id": model_id(provider, info),
+        "canonical": families.canonical_of(provider.id, info.name),
         "provider": provider.id,
         "name": info.name,
         "durations": list(info.durations),
@@ -53,8 +63,10 @@ def model_public(provider: Provider, info: ModelInfo) -> dict[str, Any]:
     }
     if info.default_duration is not None:
         out["default_duration"] = info.default_duration
-    if info.price_per_second is not None:
-        out["price"] = {"usd_per_second": info.price_per_second}
+    from providers.prices import price_block  # (the price table loads on the first listing, off the start path)
+
+    if price := price_block(out["id"]):
+        out["price"] = price
     if info.image_input == "url" and (info.first_frame or info.last_frame or info.max_reference_images):
         out["image_urls_only"] = True
     out["negative_prompt"] = info.negative_prompt
@@ -70,16 +82,28 @@ def model_public(provider: Provider, info: ModelInfo) -> dict[str, Any]:
     return out
 
 
+def model_ids(providers: Mapping[str, Provider]) -> list[str]:
+    """The model enum: each canonical id a configured gateway sells (routed by VIDEOGEN_ROUTING), then the gateway
+    ids of models with none (the sandbox's). Any '<provider>/<model>' id is accepted too (it pins that gateway);
+    listing those as well would double tools/list."""
+    canonical = [f.id for f in families.table().values() if any(
+        (name := f.model_on(pid)) and p.model(name) is not None for pid, p in providers.items())]
+    unrouted = [model_id(p, m) for p in providers.values() for m in p.models()
+                if families.canonical_of(p.id, m.name) is None]
+    return canonical + unrouted
+
+
 def _union(providers: Mapping[str, Provider], attr: str) -> list[Any]:
     return sorted({v for p in providers.values() for m in p.models() for v in getattr(m, attr)}, key=str)
 
 
 def generate_video_input_schema(providers: Mapping[str, Provider], default_wait: float) -> dict[str, Any]:
-    ids = [model_id(p, m) for p in providers.values() for m in p.models()]
+    ids = model_ids(providers)
     durations = sorted({d for p in providers.values() for m in p.models() for d in m.durations})
     image = "URL, data: URI or local file"
     props: dict[str, Any] = {
-        "model": {"type": "string", "enum": ids, "description": "Model id; per-model options: list_video_models"},
+        "model": {"type": "string", "enum": ids,
+                  "description": "Canonical id (routed across gateways) or provider/model (pins one)"},
         "prompt": {"type": "string", "maxLength": 10000},
         "duration": {"type": "integer", "enum": durations, "description": "Seconds"},
         "aspect_ratio": {"type": "string", "enum": _union(providers, "aspect_ratios")},
@@ -100,6 +124,8 @@ def generate_video_input_schema(providers: Mapping[str, Provider], default_wait:
         "idempotency_key": {"type": "string", "maxLength": 200,
                             "description": "Same key = same job, never billed twice"},
         "download": {"type": "boolean", "description": "Save the video locally"},
+        "max_cost_usd": {"type": "number", "minimum": 0, "description": "USD cap"},
+        "dry_run": {"type": "boolean"},  # validate and estimate only: the name says it, and tools/list is paid for
     }
     if not durations:
         props["duration"].pop("enum")
@@ -118,7 +144,8 @@ def tool_definitions(providers: Mapping[str, Provider], default_wait: float) -> 
                 "generate_video again for it. null = not given."
             ),
             input_schema=generate_video_input_schema(providers, default_wait),
-            output_schema=TASK_OUTPUT_SCHEMA,
+            output_schema=GENERATE_OUTPUT_SCHEMA,
+            _meta=TOOL_META,  # MCP Apps hosts show the task in the inline player (surface/apps.py)
             # read-only and idempotent default to false; destructive defaults to true, so it is said
             annotations=t.ToolAnnotations(destructive_hint=False, open_world_hint=True),
         ),
@@ -135,8 +162,10 @@ def tool_definitions(providers: Mapping[str, Provider], default_wait: float) -> 
                 # Adoption: a lost submit's job (or one made elsewhere) by the gateway's own id.
                 "provider": {"type": "string"},
                 "upstream_task_id": {"type": "string"},
+                "contact_sheet": {"type": "boolean", "description": "Add a grid of 6 frames"},
             }, []),
             output_schema=TASK_OUTPUT_SCHEMA,
+            _meta=TOOL_META,  # MCP Apps hosts show the task in the inline player (surface/apps.py)
             annotations=t.ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=True),
         ),
         t.Tool(

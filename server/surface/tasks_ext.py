@@ -7,6 +7,7 @@ mcp 2.3 ships no tasks runtime, so the three methods are registered here on the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 import mcp_types as t
@@ -16,6 +17,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from providers.base import TaskStatus
+from server.surface.principal import principal_of
 from server.surface.progress import describe
 from server.surface.render import task_result
 from server.tasks import Task, TaskNotFound
@@ -49,7 +51,7 @@ def _settled(task: Task) -> bool:
     return task.status is TaskStatus.UNKNOWN and task.error is not None and task.error.code != "submitting"
 
 
-def task_state(rt: Runtime, task: Task) -> dict[str, Any]:
+def task_state(rt: Runtime, task: Task, images: Sequence[t.ContentBlock] = ()) -> dict[str, Any]:
     state: dict[str, Any] = {
         "taskId": task.task_id,
         "status": "completed" if _settled(task) else "working",
@@ -59,7 +61,8 @@ def task_state(rt: Runtime, task: Task) -> dict[str, Any]:
         "pollIntervalMs": int(max(1.0, rt.settings.poll_min_interval) * 1000),
     }
     if state["status"] == "completed":
-        state["result"] = task_result(task).model_dump(by_alias=True, mode="json", exclude_none=True)
+        result = task_result(task, images=images)
+        state["result"] = result.model_dump(by_alias=True, mode="json", exclude_none=True)
     else:
         state["statusMessage"] = describe(task)
     return state
@@ -79,14 +82,21 @@ async def _task(ctx: ServerRequestContext, task_id: str) -> Task:
     _require(ctx)
     rt = cast("Runtime", ctx.lifespan_context)  # what app.py's lifespan yields
     try:
-        return await (await rt.engine()).wait(task_id, 0)  # one ledger read; resumes polling of an unfinished task
+        # one ledger read; resumes polling of an unfinished task. Another principal's task is unknown here too.
+        return await (await rt.engine()).wait(task_id, 0, principal=principal_of(ctx.request))
     except TaskNotFound:
         raise MCPError(code=t.INVALID_PARAMS, message=f"Unknown task {task_id}") from None
 
 
 async def tasks_get(ctx: ServerRequestContext, params: TaskParams) -> dict[str, Any]:
     rt = cast("Runtime", ctx.lifespan_context)
-    return {"resultType": "complete", **task_state(rt, await _task(ctx, params.task_id))}
+    task = await _task(ctx, params.task_id)
+    images: list[t.ContentBlock] = []
+    if task.status is TaskStatus.SUCCEEDED:  # the finished result inlined here carries the poster, as a tool's does
+        from server.surface import preview  # reads files: off the start-up path
+
+        images = await preview.images(rt, task, with_poster=True, sheet=False)
+    return {"resultType": "complete", **task_state(rt, task, images)}
 
 
 async def tasks_update(ctx: ServerRequestContext, params: UpdateTaskParams) -> dict[str, Any]:

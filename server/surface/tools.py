@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import logging
 import time
@@ -14,18 +13,22 @@ from mcp.server.context import ServerRequestContext
 from mcp.shared.exceptions import MCPError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from providers.base import MediaRef, ModelInfo, Provider, VideoRequest
+from providers.base import MediaRef, VideoRequest
 from providers.errors import ProviderError
 from providers.validate import choices
+from server.engine import routing
+from server.engine.budget import Limits
 from server.media import images
 from server.media import download as media
-from server.surface import tasks_ext
+from server.surface import canonical, preview, tasks_ext
+from server.surface.principal import principal_of
 from server.surface.progress import Progress
 from server.surface.render import error_result, served_video_url, task_result
-from server.surface.schemas import MAX_WAIT, model_id, model_public
+from server.surface.schemas import MAX_WAIT, model_public
 from server.tasks import AdoptError, Task, TaskNotFound
 
 if TYPE_CHECKING:
+    from providers.prices import Estimate
     from server.runtime import Runtime
 
 log = logging.getLogger("videogen")
@@ -64,6 +67,8 @@ class GenerateArgs(ForgivingArgs):
     wait_seconds: float | None = Field(None, ge=0, le=MAX_WAIT)
     idempotency_key: str | None = Field(None, min_length=1, max_length=200)
     download: bool | None = None
+    max_cost_usd: float | None = Field(None, ge=0)
+    dry_run: bool | None = None
 
     @field_validator("options", mode="before")
     @classmethod
@@ -83,6 +88,7 @@ class GetArgs(ForgivingArgs):
     wait_seconds: float = Field(0, ge=0, le=MAX_WAIT)
     provider: str | None = None
     upstream_task_id: str | None = Field(None, min_length=1, max_length=200)
+    contact_sheet: bool = False
 
 
 class ListArgs(ForgivingArgs):
@@ -109,23 +115,43 @@ def parse(model: type[BaseModel], arguments: dict[str, Any]) -> Any:
         raise ToolInputError("Invalid arguments: " + "; ".join(problems) + ".") from None
 
 
-def resolve_model(rt: Runtime, full_id: str) -> tuple[Provider, ModelInfo | None, str]:
-    """'<provider>/<gateway model>' -> (provider, catalog info or None, gateway model name)."""
-    provider_id, _, name = full_id.partition("/")
-    provider = rt.providers.get(provider_id)
-    if provider is None or not name:
-        known = ", ".join(rt.providers) or "none (no gateway key is set and the sandbox is off)"
-        raise ToolInputError(
-            f"Unknown model {full_id!r}: ids look like '<provider>/<model>' with provider one of: {known}. "
-            "Call list_video_models for the valid ids."
-        )
-    info = provider.model(name)
-    if info is None and not getattr(provider, "accepts_unlisted_models", False):
-        ids = [model_id(provider, m) for m in provider.models()]
-        close = difflib.get_close_matches(full_id, ids, n=3, cutoff=0.4)
-        hint = f" Did you mean {', '.join(close)}?" if close else f" {provider.id} offers: {', '.join(ids[:30])}."
-        raise ToolInputError(f"Unknown model {full_id!r}.{hint} Call list_video_models for details.")
-    return provider, info, name
+def resolve_model(rt: Runtime, asked: str) -> routing.Resolved:
+    """The one lookup of the model id: a canonical id (every configured gateway selling it) or '<provider>/<model>'
+    (that gateway only). Unknown ids are refused naming the valid ones."""
+    try:
+        return routing.resolve(rt.providers, asked)
+    except routing.RouteError as exc:
+        raise ToolInputError(str(exc)) from None
+
+
+async def plan(rt: Runtime, args: GenerateArgs) -> tuple[routing.Route, VideoRequest]:
+    """The route and the normalized request of a generate call, validated against every gateway on the route;
+    refused (nothing sent) when no gateway can take it as asked."""
+    resolved = resolve_model(rt, args.model)
+    info = resolved.options[0].info if resolved.pinned else None
+    if args.duration is not None and info is not None and info.durations and args.duration not in info.durations:
+        raise ToolInputError(f"{args.model} takes duration {choices(info.durations, unit='s')} (got "
+                             f"{args.duration}). Nothing was sent; no cost.")
+    try:
+        request = build_request(rt, args, resolved.name)
+    except (ProviderError, media.MediaError) as exc:
+        raise ToolInputError(f"{exc} Nothing was sent; no cost.") from None
+    from providers.prices import estimate
+    from server.surface.cost import hint
+
+    def priced(candidate: routing.Candidate, request: VideoRequest) -> Estimate:  # with the gateway's own figure
+        return estimate(candidate.model_id, candidate.request(request),
+                        hint=hint(rt, candidate.provider, candidate.info.name))
+
+    engine = await rt.engine()
+    if len(resolved.options) > 1:  # the order depends on what every process sharing the ledger saw lately
+        await engine.health.refresh(engine.ledger)
+    try:
+        route = routing.choose(resolved, request, policy=rt.settings.routing_policy, health=engine.health,
+                               estimator=priced)
+    except routing.RouteError as exc:
+        raise ToolInputError(f"{exc} Nothing was sent; no cost.") from None
+    return route, request
 
 
 def media_ref(rt: Runtime, value: str, what: str) -> MediaRef:
@@ -216,67 +242,101 @@ async def wait_with_progress(ctx: ServerRequestContext, rt: Runtime, task_id: st
     """Wait on the engine until the task ends or the deadline passes, streaming progress to the client."""
     engine = await rt.engine()
     timeout = max(0.0, deadline - time.monotonic())
-    first = await engine.wait(task_id, 0)  # one ledger read; raises TaskNotFound here, not inside the task group
+    mine = principal_of(ctx.request)
+    first = await engine.wait(task_id, 0, principal=mine)  # one ledger read; TaskNotFound here, not in the group
     if timeout == 0:
         return first
     progress = Progress(ctx.session.report_progress)
     async with anyio.create_task_group() as tg:
         tg.start_soon(progress.heartbeat)
-        task = await engine.wait(task_id, timeout, progress.update)  # on_change gets the current state first
+        task = await engine.wait(task_id, timeout, progress.update, principal=mine)  # current state first
         tg.cancel_scope.cancel()
     return task
 
 
 async def generate_video(
     ctx: ServerRequestContext, rt: Runtime, arguments: dict[str, Any]
-) -> t.CallToolResult | dict[str, Any]:
+) -> t.CallToolResult | t.InputRequiredResult | dict[str, Any]:
     started = time.monotonic()
     args: GenerateArgs = parse(GenerateArgs, arguments)
-    provider, info, name = resolve_model(rt, args.model)
-    if args.duration is not None and info is not None and info.durations and args.duration not in info.durations:
-        raise ToolInputError(f"{args.model} takes duration {choices(info.durations, unit='s')} (got "
-                             f"{args.duration}). Nothing was sent; no cost.")
-    try:
-        request = build_request(rt, args, name)
-        provider.validate(request)
-    except (ProviderError, media.MediaError) as exc:
-        raise ToolInputError(f"{exc} Nothing was sent; no cost.") from None
+    route, request = await plan(rt, args)
+    from server.ledger.store import BudgetExceeded
+    from server.surface import cost  # prices, caps and approval load on the first job, off the start path
+
+    limits = Limits.from_settings(rt.settings, args.max_cost_usd)
+    try:  # the cap and the unpriced rule apply to each gateway the job may go to
+        route = routing.within_limits(route, limits)
+    except routing.RouteError as exc:
+        if not args.dry_run:  # a dry run answers with what would happen: refused, and why (cost.check below)
+            raise ToolInputError(str(exc)) from None
+    first = route.candidates[0]
+    cleared = await cost.check(ctx, rt, first.provider, first.request(request), max_cost_usd=args.max_cost_usd,
+                               dry_run=bool(args.dry_run))
+    if not isinstance(cleared, cost.Cleared):
+        if args.dry_run and isinstance(cleared, t.CallToolResult):  # say where a routed job would go
+            routed_dry_run(cleared, route)
+        return cleared  # a dry run, a refusal, or the question to the user
+    started = max(started, time.monotonic() - 1.0)  # the time a person took to approve is not the job's wait
     wait = fitting_wait(ctx, rt, args.wait_seconds)
     download = rt.download_default if args.download is None else args.download
     engine = await rt.engine()
-    started_task = await engine.start(provider, request, idempotency_key=args.idempotency_key, download=download)
+    try:
+        started_task = await engine.start(route, request, idempotency_key=args.idempotency_key, download=download,
+                                          cost=cleared.cost, budget=cleared.budget,
+                                          principal=principal_of(ctx.request))
+    except BudgetExceeded as exc:
+        assert cleared.budget is not None
+        return cost.over_budget(cleared.estimate, cleared.budget, exc.spent, time.time())
     if tasks_ext.client_wants_tasks(ctx):  # the client polls tasks/get itself: hand back the durable handle now
         return tasks_ext.created(rt, started_task.task)
     task = await wait_with_progress(ctx, rt, started_task.task.task_id, started + wait)
+    images = await preview.images(rt, task, with_poster=uses_links(ctx), sheet=False)
     return task_result(task, note=started_task.reason if started_task.reused else "", links=uses_links(ctx),
-                       wait_hint=fitting_wait(ctx, rt, None), served_url=served_url(ctx, rt, task))
+                       wait_hint=fitting_wait(ctx, rt, None), served_url=served_url(ctx, rt, task), images=images)
+
+
+def routed_dry_run(result: t.CallToolResult, route: routing.Route) -> None:
+    """Add the route to a dry run of a canonical id: the gateway it would go to first, why, and the fallbacks."""
+    record = route.record(route.candidates[0])
+    if record is None or not isinstance(result.structured_content, dict):
+        return
+    result.structured_content["route"] = record
+    rest = [c.gateway for c in route.candidates[1:]]
+    then = f"; if it refused before creating anything, then {', '.join(rest)}" if rest else ""
+    text = f" It would go to {route.candidates[0].gateway} ({route.why}){then}."
+    if result.content and isinstance(result.content[0], t.TextContent):
+        result.content[0] = t.TextContent(text=result.content[0].text + text)
 
 
 async def get_video_task(ctx: ServerRequestContext, rt: Runtime, arguments: dict[str, Any]) -> t.CallToolResult:
     started = time.monotonic()
     args: GetArgs = parse(GetArgs, arguments)
-    task_id = await adopt(rt, args) if args.upstream_task_id else args.task_id
+    task_id = await adopt(rt, args, principal_of(ctx.request)) if args.upstream_task_id else args.task_id
     if task_id is None:
         raise ToolInputError("Pass task_id, or provider and upstream_task_id to adopt a gateway's job by its id.")
     try:
         task = await wait_with_progress(ctx, rt, task_id, started + args.wait_seconds)
     except TaskNotFound:
-        recent = ", ".join(x.task_id for x in await (await rt.engine()).list(5)) or "none yet"
+        mine = await (await rt.engine()).list(5, principal=principal_of(ctx.request))  # never another's ids
+        recent = ", ".join(x.task_id for x in mine) or "none yet"
         raise ToolInputError(
             f"Task {task_id!r} not found on this server. Recent task ids: {recent}."
         ) from None
+    # The poster goes where links go (the agent frameworks pass images on to models that refuse them in a tool
+    # result, e.g. Chat Completions); a contact sheet is sent whenever it is asked for.
+    images = await preview.images(rt, task, with_poster=uses_links(ctx), sheet=args.contact_sheet)
     return task_result(task, links=uses_links(ctx), wait_hint=fitting_wait(ctx, rt, None),
-                       served_url=served_url(ctx, rt, task))
+                       served_url=served_url(ctx, rt, task), images=images)
 
 
-async def adopt(rt: Runtime, args: GetArgs) -> str:
+async def adopt(rt: Runtime, args: GetArgs, principal: str) -> str:
     """Follow the gateway's job `upstream_task_id` (attached to `task_id` when given); the task id that follows it."""
     provider = rt.providers.get(args.provider or "")
     if provider is None:
         raise ToolInputError(f"upstream_task_id needs provider, one of: {', '.join(rt.providers) or 'none'}.")
     try:
         task = await (await rt.engine()).adopt(provider, args.upstream_task_id or "", task_id=args.task_id,
-                                               download=rt.download_default)
+                                               download=rt.download_default, principal=principal)
     except AdoptError as exc:
         raise ToolInputError(str(exc)) from None
     except ProviderError as exc:
@@ -290,19 +350,36 @@ async def list_video_models(ctx: ServerRequestContext, rt: Runtime, arguments: d
         raise ToolInputError(f"Unknown provider {args.provider!r}; active: {', '.join(rt.providers) or 'none'}.")
     chosen = [rt.providers[args.provider]] if args.provider else list(rt.providers.values())
     models: list[dict[str, Any]] = []
-    for provider in chosen:
-        await rt.discover(provider)
-        models.extend(model_public(provider, m) for m in provider.models())
-    lines = [f"{len(models)} models from {', '.join(p.id for p in chosen) or 'no provider'}."]
+    from server.surface import cost
+
+    for provider in chosen:  # the gateway's own price figures are read beside its model list, never waited long for
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(rt.discover, provider)
+            with anyio.move_on_after(cost.HINT_WAIT):
+                await cost.refresh_hints(rt, provider)
+        for info in provider.models():
+            entry = model_public(provider, info)
+            if found := cost.hint(rt, provider, info.name):
+                entry["gateway_price"] = found.public()
+            models.append(entry)
+    listed = canonical.family_entries({p.id: p for p in chosen}, models, rt.settings.routing_policy)
+    lines = []
+    if listed:  # canonical ids first: what most calls should pass (VIDEOGEN_ROUTING picks the gateway)
+        lines.append(f"{len(listed)} canonical model ids (generate_video picks among their gateways; pass a "
+                     "gateway id below to pin one):")
+        lines += [canonical.family_line(entry) for entry in listed]
+    lines.append(f"{len(models)} models from {', '.join(p.id for p in chosen) or 'no provider'}:")
     for m in models:
         durs = "/".join(str(d) for d in m["durations"]) or "any"
         lines.append(f"- {m['id']}: {durs} s, {', '.join(m['resolutions']) or 'default res'}"
-                     + (", audio" if m["audio"] else "") + (" (sandbox)" if m["sandbox"] else ""))
+                     + (", audio" if m["audio"] else "") + (" (sandbox)" if m["sandbox"] else "")
+                     + (f", ${per_s:g}/s" if (per_s := m.get("price", {}).get("usd_per_second")) else ""))
     text = "\n".join(lines)
     if not rt.providers:
         text += ("\nNo gateway is configured: set one of the *_API_KEY variables (see the README), or "
                  "VIDEOGEN_SANDBOX=1.")
-    return t.CallToolResult(content=[t.TextContent(text=text)], structured_content={"models": models})
+    return t.CallToolResult(content=[t.TextContent(text=text)],
+                            structured_content={"models": models, "families": listed})
 
 
 HANDLERS = {
@@ -312,7 +389,8 @@ HANDLERS = {
 }
 
 
-async def call_tool(ctx: ServerRequestContext, params: t.CallToolRequestParams) -> t.CallToolResult | dict[str, Any]:
+async def call_tool(ctx: ServerRequestContext, params: t.CallToolRequestParams
+                    ) -> t.CallToolResult | t.InputRequiredResult | dict[str, Any]:
     handler = HANDLERS.get(params.name)
     if handler is None:
         raise MCPError(code=t.INVALID_PARAMS, message=f"Unknown tool: {params.name}. Tools: {', '.join(HANDLERS)}")

@@ -23,13 +23,15 @@ def damaged_home(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_cli_names_the_file_and_exits_non_zero(tmp_path):
+@pytest.mark.parametrize("command", [["tasks"], ["generate", "a kite", "--no-wait"]])
+def test_cli_names_the_file_once_and_exits_non_zero(tmp_path, command):
     home = damaged_home(tmp_path)
     env = {**os.environ, "VIDEOGEN_HOME": str(home), "VIDEOGEN_SANDBOX": "true"}
-    out = subprocess.run([sys.executable, "-m", "server", "tasks"], cwd=ROOT, env=env, capture_output=True,
+    out = subprocess.run([sys.executable, "-m", "server", *command], cwd=ROOT, env=env, capture_output=True,
                          text=True, timeout=60)
     assert out.returncode != 0
     assert str(home / "tasks.sqlite3") in out.stderr and "Move it aside" in out.stderr
+    assert out.stderr.count("is damaged") == 1, out.stderr  # one line, not one per background task as well
     assert "Traceback" not in out.stderr + out.stdout
     assert (home / "tasks.sqlite3").read_bytes() == GARBAGE
 

@@ -1,4 +1,5 @@
-"""Fixtures for the engine tests: fast settings on a temporary home, a stub gateway, an engine factory."""
+"""Fixtures for the engine tests: fast settings on a temporary home (SQLite or PostgreSQL ledger), a stub gateway,
+an engine factory."""
 
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ from server.settings import Settings
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return fast_settings(tmp_path)
+def settings(tmp_path: Path, ledger_url: str | None) -> Settings:
+    """Fast settings on a temporary home; every engine test runs on both ledgers (tests/conftest.py's ledger_url)."""
+    return fast_settings(tmp_path, **({"VIDEOGEN_DATABASE_URL": ledger_url} if ledger_url else {}))
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.anyio
 class AdoptableProvider(StubProvider):
     """A stub gateway whose jobs say their model, prompt and creation time, and that 404s on ids it never made."""
 
-    async def submit(self, req, *, idempotency_key=None):
+    async def submit(self, req, *, idempotency_key=None, info=None):
         snap = await super().submit(req, idempotency_key=idempotency_key)
         self.gw.jobs[snap.upstream_id].prompt = req.prompt  # type: ignore[attr-defined]
         return snap

@@ -13,17 +13,18 @@ from fakes.engine_stubs import GATEWAY_KEY as KEY
 from fakes.engine_stubs import server_env as env_for
 from fakes.faults import HttpFault, HttpFaults
 from fakes.gateways import Timeline, fake_for, serve_on_loopback
+from fakes.postgres import ledger_env
 from test_engine_kill9 import MODEL, StdioServer
 
 pytestmark = pytest.mark.slow
 
 
-def test_kill9_mid_submit_then_adoption_by_upstream_id_delivers_the_one_job(tmp_path):
+def test_kill9_mid_submit_then_adoption_by_upstream_id_delivers_the_one_job(tmp_path, ledger_url):
     gw = fake_for("orcarouter", api_key=KEY, timeline=Timeline(seconds=0.5))
     app = HttpFaults(gw)
     app.add("submit", HttpFault(None, stall=5.0))  # the gateway creates the job, then is slow to answer
     with serve_on_loopback(app) as url:
-        env = env_for(tmp_path / "home", url, VIDEOGEN_DOWNLOAD="1")
+        env = env_for(tmp_path / "home", url, VIDEOGEN_DOWNLOAD="1", **ledger_env(ledger_url))
         first = StdioServer(env, tmp_path, tmp_path / "stderr.txt")
         task = first.call("generate_video", {"model": MODEL, "prompt": "an owl", "duration": 5, "wait_seconds": 0.5})
         first.kill9()
@@ -45,11 +46,11 @@ def test_kill9_mid_submit_then_adoption_by_upstream_id_delivers_the_one_job(tmp_
     assert KEY not in (tmp_path / "stderr.txt").read_text()
 
 
-def test_processes_adopting_the_same_id_get_the_same_task(tmp_path):
+def test_processes_adopting_the_same_id_get_the_same_task(tmp_path, ledger_url):
     gw = fake_for("orcarouter", api_key=KEY, timeline=Timeline(seconds=1.0))
     job = gw._create({"model": "kling/kling-v2-6", "prompt": "made in the console"})
     with serve_on_loopback(gw) as url:
-        env = env_for(tmp_path / "home", url, VIDEOGEN_DOWNLOAD="1")
+        env = env_for(tmp_path / "home", url, VIDEOGEN_DOWNLOAD="1", **ledger_env(ledger_url))
         cmd = [sys.executable, "-m", "server", "adopt", "orcarouter", job.id, "--wait", "20"]
         procs = [subprocess.Popen(cmd, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                   text=True) for _ in range(3)]

@@ -18,6 +18,7 @@ from fakes.engine_stubs import GATEWAY_KEY as KEY
 from fakes.engine_stubs import server_env as env_for
 from fakes.faults import HttpFault, HttpFaults
 from fakes.gateways import Timeline, fake_for, serve_on_loopback
+from fakes.postgres import ledger_env
 
 pytestmark = pytest.mark.slow
 MODEL = "orcarouter/kling/kling-v2-6"
@@ -83,12 +84,14 @@ class StdioServer:
         self._err.close()
 
 
-def test_kill9_mid_wait_then_restart_completes_through_get_video_task(tmp_path):
+def test_kill9_mid_wait_then_restart_completes_through_get_video_task(tmp_path, ledger_url):
     gw = fake_for("orcarouter", api_key=KEY, timeline=Timeline(seconds=3.0))
     with serve_on_loopback(gw) as url:
-        env = env_for(tmp_path / "home", url, VIDEOGEN_DOWNLOAD="1")
+        env = env_for(tmp_path / "home", url, VIDEOGEN_DOWNLOAD="1", **ledger_env(ledger_url))
         first = StdioServer(env, tmp_path, tmp_path / "stderr.txt")
-        task = first.call("generate_video", {"model": MODEL, "prompt": "a heron", "duration": 5, "wait_seconds": 0.5})
+        # 2 s: enough for a cold engine (a PostgreSQL pool, the schema check) to get the submit answered on a busy
+        # machine, and still short of the 3 s job, which starts only after the submit
+        task = first.call("generate_video", {"model": MODEL, "prompt": "a heron", "duration": 5, "wait_seconds": 2})
         assert task["status"] in ("queued", "running")
         first.send("tools/call", {"name": "get_video_task", "arguments": {"task_id": task["task_id"],
                                                                          "wait_seconds": 30}})
@@ -105,12 +108,12 @@ def test_kill9_mid_wait_then_restart_completes_through_get_video_task(tmp_path):
     assert KEY not in (tmp_path / "stderr.txt").read_text()
 
 
-def test_kill9_mid_submit_is_known_after_restart_and_never_resubmitted(tmp_path):
+def test_kill9_mid_submit_is_known_after_restart_and_never_resubmitted(tmp_path, ledger_url):
     gw = fake_for("orcarouter", api_key=KEY, timeline=Timeline(seconds=0.5))
     app = HttpFaults(gw)
     app.add("submit", HttpFault(None, stall=5.0))  # the gateway creates the job, then is slow to answer
     with serve_on_loopback(app) as url:
-        env = env_for(tmp_path / "home", url)
+        env = env_for(tmp_path / "home", url, **ledger_env(ledger_url))
         first = StdioServer(env, tmp_path, tmp_path / "stderr.txt")
         task = first.call("generate_video", {"model": MODEL, "prompt": "an owl", "duration": 5, "wait_seconds": 0.5})
         assert task["status"] == "unknown" and task["error"]["code"] == "submitting"

@@ -12,14 +12,15 @@ import pytest
 from fakes.engine_stubs import GATEWAY_KEY as KEY
 from fakes.engine_stubs import server_env as env_for
 from fakes.gateways import Timeline, fake_for, serve_on_loopback
+from fakes.postgres import ledger_env
 
 pytestmark = pytest.mark.slow
 
 
-def test_several_processes_one_key_one_upstream_task(tmp_path):
+def test_several_processes_one_key_one_upstream_task(tmp_path, ledger_url):
     gw = fake_for("orcarouter", api_key=KEY, timeline=Timeline(seconds=1.0))
     with serve_on_loopback(gw) as url:
-        env = env_for(tmp_path / "home", url)
+        env = env_for(tmp_path / "home", url, **ledger_env(ledger_url))
         go_at = f"{time.time() + 4:.3f}"
         worker = str(Path(__file__).with_name("mp_worker.py"))
         procs = [subprocess.Popen([sys.executable, worker, go_at, "one-key-many-processes"], env=env, cwd=tmp_path,

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 
 import anyio
 import pytest
 from fakes.engine_stubs import FindingProvider, StubProvider, dead_owner, make_row, request
+from fakes.postgres import ledger_sql
 
 from providers.base import TaskStatus
-from server.ledger.store import Ledger
+from server.ledger.backend import open_ledger
 
 pytestmark = pytest.mark.anyio
 
@@ -32,7 +32,7 @@ class Counted(StubProvider):
 
 
 async def plant(settings, **kw):
-    ledger = Ledger(settings.ledger_path)
+    ledger = open_ledger(settings)
     row, _ = await ledger.create(make_row(**kw), dedupe_window=0)
     ledger.close()
     return row
@@ -142,10 +142,8 @@ async def test_a_follower_takes_over_when_the_lease_expires(make_engine, gateway
         await a.wait(started.task.task_id, 0.05)
         task_id = started.task.task_id
     # Pretend another machine's process holds it and then falls silent.
-    conn = sqlite3.connect(settings.ledger_path, isolation_level=None)
-    conn.execute("UPDATE tasks SET state='running', lease_owner='otherhost:1:2:x', lease_expires=? WHERE task_id=?",
-                 (time.time() + 0.5, task_id))
-    conn.close()
+    ledger_sql(settings, "UPDATE tasks SET state='running', lease_owner='otherhost:1:2:x', lease_expires=? "
+               "WHERE task_id=?", (time.time() + 0.5, task_id))
     polls = gateway.polls
     async with make_engine(recover_on_start=False) as b:
         before = time.time()
@@ -179,9 +177,8 @@ async def test_a_poller_that_lost_its_lease_stops_writing(make_engine, gateway, 
     async with make_engine() as engine:
         started = await engine.start(engine.providers["stub"], request())
         await engine.wait(started.task.task_id, 0.2)
-        conn = sqlite3.connect(settings.ledger_path, isolation_level=None)
-        conn.execute("UPDATE tasks SET lease_owner='otherhost:1:2:x', lease_expires=? WHERE task_id=?",
-                     (time.time() + 60, started.task.task_id))
+        ledger_sql(settings, "UPDATE tasks SET lease_owner='otherhost:1:2:x', lease_expires=? WHERE task_id=?",
+                   (time.time() + 60, started.task.task_id))
         frozen = (await engine.ledger.get(started.task.task_id)).updated_at
         # It notices at its next lease renewal (every lease_ttl/3) or progress write (tick_flush), whichever first.
         await anyio.sleep(0.5)
@@ -189,7 +186,7 @@ async def test_a_poller_that_lost_its_lease_stops_writing(make_engine, gateway, 
         await anyio.sleep(0.3)
         row = await engine.ledger.get(started.task.task_id)
         assert gateway.polls - polls <= 1 and row.updated_at == frozen  # it noticed, and wrote nothing
-        conn.execute("UPDATE tasks SET lease_expires=? WHERE task_id=?", (time.time() - 1, started.task.task_id))
-        conn.close()
+        ledger_sql(settings, "UPDATE tasks SET lease_expires=? WHERE task_id=?",
+                   (time.time() - 1, started.task.task_id))
         task = await engine.wait(started.task.task_id, 5)  # the lease expired: it takes the task back
     assert task.status is TaskStatus.SUCCEEDED

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import anyio
 import pytest
 from fakes.engine_stubs import FindingProvider, StubGateway, StubProvider, bad_gateway, request
+from fakes.postgres import ledger_sql
 
 from providers.base import TaskSnapshot, TaskStatus
 from providers.errors import (
@@ -42,10 +41,8 @@ async def test_happy_path_queued_running_succeeded_downloaded(make_engine, gatew
 async def test_row_is_committed_before_the_first_byte_of_the_submit(make_engine, gateway, settings):
     seen = []
 
-    def look(req, key):  # runs inside the gateway's submit handler, before it answers
-        conn = sqlite3.connect(settings.ledger_path)
-        seen.append(conn.execute("SELECT task_id, state, idempotency_key FROM tasks").fetchall())
-        conn.close()
+    def look(req, key):  # runs inside the gateway's submit handler, before it answers (another connection)
+        seen.append(ledger_sql(settings, "SELECT task_id, state, idempotency_key FROM tasks"))
 
     gateway.on_submit = look
     async with make_engine() as engine:
@@ -199,10 +196,14 @@ async def test_keys_never_reach_the_ledger(make_engine, gateway, settings):
             options={"api_key": secret, "cfg_scale": 0.5},
             first_frame={"url": "data:image/png;base64," + "A" * 200_000}))
         await engine.wait(started.task.task_id, 5)
-    raw = b"".join(p.read_bytes() for p in settings.ledger_path.parent.glob("tasks.sqlite3*"))
+    if settings.database_url is None:
+        raw = b"".join(p.read_bytes() for p in settings.ledger_path.parent.glob("tasks.sqlite3*"))
+        assert settings.ledger_path.stat().st_size < 200_000
+    else:  # every stored value, as text
+        raw = repr(ledger_sql(settings, "SELECT * FROM tasks") + ledger_sql(settings, "SELECT * FROM events")).encode()
+        assert len(raw) < 200_000
     assert secret.encode() not in raw
     assert b"A" * 1000 not in raw  # the inline image is stored as a digest, not as bytes
-    assert settings.ledger_path.stat().st_size < 200_000
 
 
 async def test_submit_runs_in_the_engine_not_in_the_callers_scope(make_engine, gateway):
@@ -240,7 +241,7 @@ async def test_stub_gateway_created_count_is_sane():
 
 async def test_a_gateway_naming_an_already_followed_job_is_not_double_counted(make_engine, gateway):
     class Stubborn(StubProvider):
-        async def submit(self, request, *, idempotency_key=None):  # always answers with the same job id
+        async def submit(self, request, *, idempotency_key=None, info=None):  # always answers with the same job id
             if "up_same" not in gateway.jobs:
                 job = gateway.create(None)
                 job.id = "up_same"

@@ -6,7 +6,7 @@ import anyio
 import pytest
 from fakes.engine_stubs import RecordingDownloader, StubProvider, request
 
-from providers.base import TaskSnapshot, TaskStatus
+from providers.base import Capabilities, TaskSnapshot, TaskStatus
 from providers.errors import RateLimited, TransportFailure, UpstreamError
 
 pytestmark = pytest.mark.anyio
@@ -181,6 +181,8 @@ async def test_link_still_expired_after_two_refreshes_is_a_warning(make_engine, 
 
 
 class ProxyProvider(StubProvider):
+    capabilities = Capabilities(content_proxy=True)
+
     def content_request(self, upstream_id):
         return f"https://gw.stub.test/v1/videos/{upstream_id}/content", {"Authorization": "Bearer sk-x"}
 

@@ -9,6 +9,7 @@ import json
 import os
 import tempfile
 from collections import Counter, defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 import httpx2
@@ -57,6 +58,7 @@ class KeyedGateway(FakeGateway):
 
 class FindingOrca(OrcaRouter):
     gateway: KeyedGateway
+    capabilities = replace(OrcaRouter.capabilities, find=True)  # declared, as every optional capability is
 
     async def find(self, idempotency_key: str):
         ids = self.gateway.by_key.get(idempotency_key)
@@ -85,10 +87,23 @@ def fault_report():
         Path(path).write_text(json.dumps({k: dict(v) for k, v in STATS.items()}, indent=1, sort_keys=True))
 
 
-@settings(max_examples=int(os.environ.get("VIDEOGEN_FAULT_EXAMPLES", "1000")), deadline=None,
-          suppress_health_check=[HealthCheck.too_slow])
+EXAMPLES = int(os.environ.get("VIDEOGEN_FAULT_EXAMPLES", "1000"))
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(plan=submits, lookup=st.booleans())
 async def test_no_duplicate_and_nothing_lost_under_random_faults(plan, lookup):
+    await one_run(plan, lookup, {})
+
+
+# A tenth of the runs on PostgreSQL: each one gets a fresh database, and the submit logic above it is the same.
+@settings(max_examples=max(1, EXAMPLES // 10), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(plan=submits, lookup=st.booleans())
+async def test_no_duplicate_and_nothing_lost_under_random_faults_on_postgresql(postgres, plan, lookup):
+    await one_run(plan, lookup, {"VIDEOGEN_DATABASE_URL": postgres.new_database()})
+
+
+async def one_run(plan, lookup, env):
     gw = KeyedGateway(name="orcarouter", api_key="sk-prop", timeline=Timeline(seconds=0),
                       **GATEWAY_SHAPES["orcarouter"])
     app = HttpFaults(gw)
@@ -110,7 +125,7 @@ async def test_no_duplicate_and_nothing_lost_under_random_faults(plan, lookup):
         return fault
 
     with tempfile.TemporaryDirectory(dir=SCRATCH) as home:
-        conf = fast_settings(Path(home))
+        conf = fast_settings(Path(home), **env)
         async with httpx2.AsyncClient(transport=FaultTransport(httpx2.ASGITransport(app=app), rule)) as c:
             provider = (FindingOrca if lookup else OrcaRouter)(c, base_url=gw.base_url, api_key=SecretStr("sk-prop"))
             provider.gateway = gw

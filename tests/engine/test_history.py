@@ -107,9 +107,8 @@ async def test_the_copy_is_cached_and_this_process_s_own_successes_count_at_once
 
 async def test_a_ledger_of_schema_1_gains_the_callback_column_and_keeps_its_rows(tmp_path):
     path = tmp_path / "t.db"
-    old_schema = "\n".join(line for line in store._SCHEMA.splitlines() if "callback_digest" not in line)
     conn = sqlite3.connect(path)
-    for statement in filter(str.strip, old_schema.split(";\n")):
+    for statement in store.MIGRATIONS[0][1]:  # schema 1, before any later step
         conn.execute(statement)
     conn.execute("INSERT INTO tasks (task_id, provider, model, fingerprint, request_json, state, created_at, "
                  "updated_at) VALUES ('vg_old', 'stub', 'stub/stub-1', 'f', '{}', 'running', 1, 1)")
@@ -120,7 +119,7 @@ async def test_a_ledger_of_schema_1_gains_the_callback_column_and_keeps_its_rows
     row = await ledger.get("vg_old")
     assert row is not None and row.state == "running" and row.callback_digest is None
     await ledger.create(make_row(callback_digest="d" * 64), dedupe_window=0)
-    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     ledger.close()
 
 

@@ -16,13 +16,15 @@ from typing import Any
 import anyio
 
 import server
-from providers.base import ModelInfo, TaskSnapshot, TaskStatus, VideoRequest
+from providers.base import Capabilities, ModelInfo, TaskSnapshot, TaskStatus, VideoRequest
 from providers.errors import ProviderError, UpstreamError
 from server.ledger.store import SUBMITTING, TaskRow, new_task_id
 from server.ledger.owners import process_owner
 from server.engine.submit import describe_request
 from server.media.download import MediaError
 from server.settings import Settings
+
+from fakes.gateways import sample_mp4
 
 FAST = dict(submit_budget=1.0, retry_base=0.01, retry_cap=0.05, lease_ttl=1.0, follow_interval=0.02,
             poll_deadline=30.0, shutdown_grace=0.5, warn_after=3, tick_flush=0.2)
@@ -64,6 +66,7 @@ class StubGateway:
     submit_plan: list[Any] = field(default_factory=list)
     poll_plan: list[Any] = field(default_factory=list)
     keys: list[str | None] = field(default_factory=list)
+    infos: list[ModelInfo | None] = field(default_factory=list)  # the model each submit was handed (resolved once)
     polls: int = 0
     on_submit: Callable[[VideoRequest, str | None], None] | None = None
     fail_next: str | None = None
@@ -97,6 +100,7 @@ class StubProvider:
     id = "stub"
     sandbox = False
     task_listing = False
+    capabilities = Capabilities()  # no lookup by key, no content proxy
 
     def __init__(self, gateway: StubGateway, *, provider_id: str = "stub") -> None:
         self.gw = gateway
@@ -108,14 +112,16 @@ class StubProvider:
     def model(self, name: str) -> ModelInfo | None:
         return ModelInfo(name=name)
 
-    def validate(self, request: VideoRequest) -> ModelInfo:
-        return ModelInfo(name=request.model)
+    def validate(self, request: VideoRequest, info: ModelInfo | None = None) -> ModelInfo:
+        return info or ModelInfo(name=request.model)
 
-    def build_submit(self, request: VideoRequest) -> tuple[str, dict[str, Any]]:
+    def build_submit(self, request: VideoRequest, info: ModelInfo | None = None) -> tuple[str, dict[str, Any]]:
         return "/submit", request.model_dump(mode="json")
 
-    async def submit(self, request: VideoRequest, *, idempotency_key: str | None = None) -> TaskSnapshot:
+    async def submit(self, request: VideoRequest, *, idempotency_key: str | None = None,
+                     info: ModelInfo | None = None) -> TaskSnapshot:
         await anyio.sleep(0)
+        self.gw.infos.append(info)
         if self.gw.on_submit is not None:
             self.gw.on_submit(request, idempotency_key)
         self.gw.keys.append(idempotency_key)
@@ -146,6 +152,8 @@ class StubProvider:
 
 class FindingProvider(StubProvider):
     """A gateway that can be asked "did you create a job for this idempotency key?"."""
+
+    capabilities = Capabilities(find=True)
 
     async def find(self, idempotency_key: str) -> TaskSnapshot | None:
         for job in self.gw.jobs.values():
@@ -179,7 +187,7 @@ class RecordingDownloader:
             raise MediaError("http", self.fail)
         dest_dir.mkdir(parents=True, exist_ok=True)
         path = dest_dir / f"{stem}.mp4"
-        path.write_bytes(b"\x00\x00\x00\x18ftypmp42")
+        path.write_bytes(sample_mp4())  # a real video: the poller reads its media facts and makes a poster
         return path
 
 

@@ -57,7 +57,7 @@ from fakes.shapes import APIMODELS, task_body
 from fakes.tasks import FakeTask, Recorded, Reply, Timeline, json_reply
 
 Dialect = Literal["newapi", "apimodels"]
-Route = Literal["submit", "poll", "content", "models", "any"]
+Route = Literal["submit", "poll", "content", "models", "pricing", "any"]
 
 
 def sample_mp4() -> bytes:
@@ -120,6 +120,10 @@ class FakeGateway:
             {"id": "fake-video-2", "object": "model", "architecture": {"output_modalities": ["video"]}},
             {"id": "gpt-4o-mini", "object": "model", "supported_endpoint_types": ["openai"]},
         ]
+        # GET /api/pricing, served without login as stock new-api does (controller/pricing.go GetPricing: {success,
+        # data: [model/pricing.go Pricing rows: model_name, quota_type, model_price, model_ratio, enable_groups...],
+        # group_ratio, usable_group, ...}). None: the route is absent (404), as on a fork that removed it.
+        self.pricing: dict[str, Any] | None = None
         self._script: list[Timeline] = []
         self._injected: list[Injected] = []
         self._offset = 0.0
@@ -223,6 +227,8 @@ class FakeGateway:
             return "content"
         if path.endswith("/models"):
             return "models"
+        if path == "/api/pricing":
+            return "pricing"
         if method == "POST":
             return "submit"
         return "poll" if method == "GET" else "other"
@@ -233,7 +239,8 @@ class FakeGateway:
         injected = self._take_injection(route)
         if injected is not None:
             return self._injected_error(injected, request)
-        if self.api_key and request.headers.get("authorization") != f"Bearer {self.api_key}" and route != "file":
+        if self.api_key and request.headers.get("authorization") != f"Bearer {self.api_key}" and route not in (
+                "file", "pricing"):
             return self._error(401, "Invalid token (request id: fake)", "invalid_api_key")
         if route == "file":
             task = self.tasks.get(path.removeprefix("/files/").removesuffix(".mp4"))
@@ -293,6 +300,8 @@ class FakeGateway:
     def _newapi(self, route: str, path: str, body: Any, base: str) -> Reply:
         if route == "models":
             return json_reply({"object": "list", "data": self.models})
+        if route == "pricing":
+            return json_reply(self.pricing) if self.pricing is not None else self._error(404, "Not Found", "not_found")
         if route == "submit":
             if not isinstance(body, dict) or not body.get("model"):
                 return self._error(400, "model is required", "invalid_request")
@@ -397,7 +406,9 @@ def fake_for(provider_id: str, **overrides: Any) -> FakeGateway:
     """A FakeGateway answering as `provider_id` does (one of GATEWAY_SHAPES), routing its catalog's models and
     the ones in its /v1/models list; overrides win."""
     from providers import catalogs
+    from providers.registry import adapter_class
 
     shape = GATEWAY_SHAPES[provider_id]
-    serves = {m.name for m in catalogs.load(provider_id)} if shape["dialect"] == "newapi" else None
+    catalog = adapter_class(provider_id).catalog  # its own name, or a catalog shipped elsewhere (fakes/newfork)
+    serves = {m.name for m in catalogs.load(catalog)} if shape["dialect"] == "newapi" else None
     return FakeGateway(name=provider_id, **{"serves": serves, **shape, **overrides})

@@ -36,10 +36,20 @@ def free_port() -> int:
 
 
 @contextmanager
-def http_server(env: dict[str, str], *, start_timeout: float = 20.0, port: int | None = None) -> Iterator[str]:
-    """Start it, wait until its port accepts connections (failing with its stderr if it died), stop it after."""
+def http_server(env: dict[str, str], *, start_timeout: float = 20.0, args: tuple[str, ...] = (),
+                port: int | None = None) -> Iterator[str]:
+    """Start it (`args`: more serve flags, e.g. --stateless; `port`: a chosen one, else a free one), wait until its
+    port accepts connections (failing with its stderr if it died), stop it after."""
+    with http_process(env, start_timeout=start_timeout, args=args, port=port) as (origin, _):
+        yield origin
+
+
+@contextmanager
+def http_process(env: dict[str, str], *, start_timeout: float = 20.0, args: tuple[str, ...] = (),
+                 port: int | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """http_server, also yielding the process (to kill it mid-job)."""
     port = port or free_port()
-    proc = subprocess.Popen([str(SCRIPT), "serve", "--http", "--port", str(port)], env=env,
+    proc = subprocess.Popen([str(SCRIPT), "serve", "--http", "--port", str(port), *args], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + start_timeout
@@ -51,7 +61,8 @@ def http_server(env: dict[str, str], *, start_timeout: float = 20.0, port: int |
                 assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else "server exited"
                 assert time.monotonic() < deadline, "server did not start"
                 time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", proc
     finally:
-        proc.terminate()
+        if proc.poll() is None:
+            proc.terminate()
         proc.wait(10)

@@ -21,6 +21,7 @@ from server.engine.submit import describe_request
 pytestmark = pytest.mark.anyio
 
 
+
 async def test_opened_lazily_with_wal_full_sync_and_a_schema_version(tmp_path):
     path = tmp_path / "deep" / "tasks.sqlite3"
     ledger = Ledger(path)
@@ -42,8 +43,18 @@ async def test_a_ledger_from_a_newer_version_is_refused_clearly(tmp_path):
         await Ledger(path).get("x")
 
 
-async def test_create_dedupes_by_key_and_by_recent_fingerprint(tmp_path):
-    ledger = Ledger(tmp_path / "t.db")
+async def test_a_saved_video_s_media_facts_round_trip_through_the_ledger(new_ledger):
+    ledger = new_ledger()
+    row, _ = await ledger.create(make_row(), dedupe_window=0)
+    assert (await ledger.get(row.task_id)).media_json is None
+    media = '{"duration_s": 5.0, "width": 1280, "height": 720, "fps": 24.0, "has_audio": false, "bytes": 9}'
+    updated = await ledger.update(row.task_id, media_json=media)
+    assert updated.to_task().media.width == 1280
+    assert (await ledger.get(row.task_id)).to_task().media.duration_s == 5.0
+
+
+async def test_create_dedupes_by_key_and_by_recent_fingerprint(new_ledger):
+    ledger = new_ledger()
     a, reused = await ledger.create(make_row(idempotency_key="k"), dedupe_window=60)
     assert not reused
     b, reused = await ledger.create(make_row(idempotency_key="k", prompt="other"), dedupe_window=60)
@@ -55,11 +66,10 @@ async def test_create_dedupes_by_key_and_by_recent_fingerprint(tmp_path):
     assert not reused
     e, reused = await ledger.create(make_row(created_at=time.time() + 120), dedupe_window=60)
     assert not reused and e.task_id != d.task_id
-    ledger.close()
 
 
-async def test_one_key_from_many_connections_makes_one_row(tmp_path):
-    ledgers = [Ledger(tmp_path / "t.db") for _ in range(8)]
+async def test_one_key_from_many_connections_makes_one_row(new_ledger):
+    ledgers = [new_ledger() for _ in range(8)]
     results = []
 
     async def one(ledger):
@@ -69,12 +79,10 @@ async def test_one_key_from_many_connections_makes_one_row(tmp_path):
         for ledger in ledgers:
             tg.start_soon(one, ledger)
     assert len({r.task_id for r, _ in results}) == 1 and sum(not reused for _, reused in results) == 1
-    for ledger in ledgers:
-        ledger.close()
 
 
-async def test_updates_record_events_and_skip_no_op_writes(tmp_path):
-    ledger = Ledger(tmp_path / "t.db")
+async def test_updates_record_events_and_skip_no_op_writes(new_ledger):
+    ledger = new_ledger()
     row, _ = await ledger.create(make_row(), dedupe_window=0)
     queued = await ledger.update(row.task_id, state="queued", upstream_task_id="up1")
     same = await ledger.update(row.task_id, state="queued")
@@ -86,7 +94,6 @@ async def test_updates_record_events_and_skip_no_op_writes(tmp_path):
     assert [e["state"] for e in events] == ["submitting", "queued", "running", "succeeded"]
     with pytest.raises(ValueError):
         await ledger.update(row.task_id, idempotency_key="evil")
-    ledger.close()
 
 
 async def test_progress_ticks_skip_the_fsync_and_the_connection_stays_durable(tmp_path):
@@ -98,19 +105,18 @@ async def test_progress_ticks_skip_the_fsync_and_the_connection_stays_durable(tm
     ledger.close()
 
 
-async def test_upstream_id_is_unique_per_provider(tmp_path):
-    ledger = Ledger(tmp_path / "t.db")
+async def test_upstream_id_is_unique_per_provider(new_ledger):
+    ledger = new_ledger()
     a, _ = await ledger.create(make_row(), dedupe_window=0)
     b, _ = await ledger.create(make_row(prompt="b"), dedupe_window=0)
     await ledger.update(a.task_id, upstream_task_id="up1", state="queued")
     with pytest.raises(LedgerConflict):
         await ledger.update(b.task_id, upstream_task_id="up1", state="queued")
-    ledger.close()
 
 
-async def test_leases_exclude_live_owners_and_expire(tmp_path):
+async def test_leases_exclude_live_owners_and_expire(new_ledger):
     clock = [1000.0]
-    ledger = Ledger(tmp_path / "t.db", now=lambda: clock[0])
+    ledger = new_ledger(now=lambda: clock[0])
     row, _ = await ledger.create(make_row(created_at=1000.0, updated_at=1000.0), dedupe_window=0)
     me, other = process_owner(), "elsewhere:1:2:abc"  # another host: assumed alive
     assert await ledger.acquire(row.task_id, me, ttl=10) is not None
@@ -125,11 +131,10 @@ async def test_leases_exclude_live_owners_and_expire(tmp_path):
     assert await ledger.acquire(row.task_id, other, ttl=10) is not None  # expired: taken over
     await ledger.release(other, row.task_id)
     assert (await ledger.get(row.task_id)).lease_owner is None
-    ledger.close()
 
 
-async def test_a_dead_processes_lease_is_free_at_once(tmp_path):
-    ledger = Ledger(tmp_path / "t.db")
+async def test_a_dead_processes_lease_is_free_at_once(new_ledger):
+    ledger = new_ledger()
     row, _ = await ledger.create(make_row(lease_owner=dead_owner(), lease_expires=time.time() + 3600),
                                  dedupe_window=0)
     assert not lease_is_live(row, time.time())
@@ -139,7 +144,6 @@ async def test_a_dead_processes_lease_is_free_at_once(tmp_path):
     assert started.startswith("t")
     assert not owner_alive(f"{host}:{pid}:t{float(started[1:]) + 5}:x")  # our pid, reused by a newer process
     assert owner_alive(f"{host}:{pid}:12345:x")  # a record from before (Linux clock ticks): the pid runs
-    ledger.close()
 
 
 def test_same_process_compares_start_times_and_trusts_what_it_cannot_read():

@@ -16,9 +16,8 @@ def _queued(row):
     return {"state": "queued", "error_code": None, "error_message": None}
 
 
-async def test_concurrent_adoptions_from_two_connections_agree_on_one_task(tmp_path):
-    path = tmp_path / "tasks.db"
-    first, second = Ledger(path), Ledger(path)  # two processes' connections to one file
+async def test_concurrent_adoptions_from_two_connections_agree_on_one_task(new_ledger):
+    first, second = new_ledger(), new_ledger()  # two processes' connections to one store
     lost = make_row(state="unknown", error_code="submit_interrupted")
     await first.create(lost, dedupe_window=0)
     results = []
@@ -35,12 +34,10 @@ async def test_concurrent_adoptions_from_two_connections_agree_on_one_task(tmp_p
     stored = await first.get(lost.task_id)
     assert stored.upstream_task_id == "up_1" and stored.state == "queued"
     assert [e["detail"] for e in await first.events(lost.task_id)][-1] == "adopted gateway job up_1"
-    first.close()
-    second.close()
 
 
-async def test_a_named_task_that_cannot_take_the_job_is_a_conflict_and_changes_nothing(tmp_path):
-    ledger = Ledger(tmp_path / "tasks.db")
+async def test_a_named_task_that_cannot_take_the_job_is_a_conflict_and_changes_nothing(new_ledger):
+    ledger = new_ledger()
     busy = make_row(state="running", upstream_task_id="up_other")
     await ledger.create(busy, dedupe_window=0)
     with pytest.raises(LedgerConflict, match="already follows gateway job up_other"):
@@ -48,11 +45,10 @@ async def test_a_named_task_that_cannot_take_the_job_is_a_conflict_and_changes_n
                              changes=_queued)
     assert await adoption.by_upstream(ledger, "stub", "up_2") is None
     assert len(await ledger.list()) == 1
-    ledger.close()
 
 
-async def test_the_unique_rule_holds_in_the_schema_itself(tmp_path):
-    ledger = Ledger(tmp_path / "tasks.db")  # schema 1 already has UNIQUE (provider, upstream_task_id): no migration
+async def test_the_unique_rule_holds_in_the_schema_itself(new_ledger):
+    ledger = new_ledger()  # schema 1 already has UNIQUE (provider, upstream_task_id): no migration
     await ledger.create(make_row(state="queued", upstream_task_id="up_3"), dedupe_window=0)
     twin = make_row(state="queued")
     await ledger.create(twin, dedupe_window=0)
@@ -61,4 +57,3 @@ async def test_the_unique_rule_holds_in_the_schema_itself(tmp_path):
     assert (await adoption.orphans(ledger, "stub")) == []
     await ledger.update(twin.task_id, state="unknown")
     assert [r.task_id for r in await adoption.orphans(ledger, "stub")] == [twin.task_id]
-    ledger.close()

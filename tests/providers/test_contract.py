@@ -1,4 +1,5 @@
-"""The contract every registered provider keeps, checked over real loopback HTTP against its fake gateway.
+"""The contract every registered provider keeps, checked over real loopback HTTP against its fake gateway; and a
+gateway added as ARCHITECTURE.md says (tests/fakes/newfork.py: one small file, a catalog, a registry row) keeps it too.
 
 Submit + poll to the end, failures parsed, every error status typed, and a sentinel API key never shows up in any
 exception text, repr, traceback, log record or printed output.
@@ -12,19 +13,23 @@ import traceback
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import anyio
 import httpx2
 import pytest
-from fakes.gateways import FakeGateway, Timeline, fake_for
+from fakes import newfork
+from fakes.gateways import GATEWAY_SHAPES, FakeGateway, Timeline, fake_for
 from pydantic import SecretStr
 
 from providers import errors
-from providers.base import MediaRef, ModelInfo, Provider, TaskSnapshot, TaskStatus, VideoRequest
+from providers.base import Capabilities, MediaRef, ModelInfo, Provider, TaskSnapshot, TaskStatus, VideoRequest
 from providers.registry import GATEWAY_IDS, SPECS, GatewayConfig, build, http_mounts
 
 pytestmark = pytest.mark.anyio
 
+PROVIDERS = [*SPECS, newfork.SPEC.id]
+GATEWAYS = [*GATEWAY_IDS, newfork.SPEC.id]
 SENTINEL = "sk-SENTINEL-DO-NOT-LEAK-1234"
 IMAGE = "https://img.example.com/first.png"
 INLINE = "data:image/png;base64,iVBORw0KGgo="  # for models that read images only inline (new-api's Veo)
@@ -87,11 +92,18 @@ def exception_texts(exc: BaseException) -> list[str]:
 
 
 @pytest.fixture(autouse=True)
+def _new_gateway_registered(monkeypatch: pytest.MonkeyPatch) -> None:
+    """NewFork's registry row and fake shape, for the test's duration (the real gateways have theirs in the code)."""
+    monkeypatch.setitem(SPECS, newfork.SPEC.id, newfork.SPEC)
+    monkeypatch.setitem(GATEWAY_SHAPES, newfork.SPEC.id, newfork.SHAPE)
+
+
+@pytest.fixture(autouse=True)
 def _debug_logs(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)  # every logger, httpx2's included, at its most talkative
 
 
-@pytest.mark.parametrize("provider_id", list(SPECS))
+@pytest.mark.parametrize("provider_id", PROVIDERS)
 async def test_is_a_provider_with_a_catalog(provider_id):
     async with rig(provider_id) as r:
         assert isinstance(r.provider, Provider)
@@ -101,7 +113,18 @@ async def test_is_a_provider_with_a_catalog(provider_id):
         assert SENTINEL not in repr(r.provider)
 
 
-@pytest.mark.parametrize("provider_id", list(SPECS))
+@pytest.mark.parametrize("provider_id", PROVIDERS)
+async def test_optional_parts_are_declared_as_data(provider_id):
+    async with rig(provider_id) as r:
+        caps = r.provider.capabilities
+        assert isinstance(caps, Capabilities) and caps.mounts is SPECS[provider_id].keyless
+        assert urlsplit(r.gateway.base_url if r.gateway else SPECS[provider_id].default_base_url).hostname in (
+            caps.trusted_hosts)  # the gateway's own result and content URLs
+        assert caps.find is (provider_id == "sandbox")  # no real gateway looks a job up by its key
+        assert caps.content_proxy is (provider_id != "apimodels")  # new-api's /v1/videos/{id}/content
+
+
+@pytest.mark.parametrize("provider_id", PROVIDERS)
 async def test_every_catalog_model_submits_and_finishes(provider_id, caplog, capsys):
     async with rig(provider_id, loopback=True) as r:
         for info in r.provider.models():
@@ -110,7 +133,7 @@ async def test_every_catalog_model_submits_and_finishes(provider_id, caplog, cap
             done = await poll_to_end(r.provider, accepted.upstream_id)
             assert done.status is TaskStatus.SUCCEEDED, done
             assert done.upstream_id == accepted.upstream_id and done.progress == 100 and done.video_url
-            proxy = r.provider.content_request(done.upstream_id)
+            proxy = r.provider.content_request(done.upstream_id) if r.provider.capabilities.content_proxy else None
             url, headers = proxy if proxy else (done.video_url, {})
             response = await r.client.get(url, headers=headers)
             assert response.status_code == 200 and response.content[4:8] == b"ftyp"
@@ -119,7 +142,7 @@ async def test_every_catalog_model_submits_and_finishes(provider_id, caplog, cap
     assert_no_leak(caplog.text, *capsys.readouterr())
 
 
-@pytest.mark.parametrize("provider_id", list(SPECS))
+@pytest.mark.parametrize("provider_id", PROVIDERS)
 async def test_failed_task_is_parsed_with_its_reason(provider_id):
     async with rig(provider_id, loopback=True) as r:
         info = r.provider.models()[0]
@@ -136,7 +159,7 @@ async def test_failed_task_is_parsed_with_its_reason(provider_id):
             assert "Content policy violation" in done.error_message
 
 
-@pytest.mark.parametrize("provider_id", list(SPECS))
+@pytest.mark.parametrize("provider_id", PROVIDERS)
 async def test_unknown_task_is_not_found(provider_id):
     async with rig(provider_id) as r:
         with pytest.raises(errors.NotFound) as caught:
@@ -152,7 +175,7 @@ STATUSES = [
 ]
 
 
-@pytest.mark.parametrize("provider_id", GATEWAY_IDS)
+@pytest.mark.parametrize("provider_id", GATEWAYS)
 @pytest.mark.parametrize(("status", "kind", "sent"), STATUSES, ids=[str(s[0]) for s in STATUSES])
 async def test_submit_error_status_is_typed_and_keeps_the_key_secret(provider_id, status, kind, sent, caplog, capsys):
     async with rig(provider_id, loopback=status in (401, 429, 502)) as r:
@@ -170,7 +193,7 @@ async def test_submit_error_status_is_typed_and_keeps_the_key_secret(provider_id
     assert_no_leak(*exception_texts(exc), caplog.text, *capsys.readouterr())  # ...but never the key it echoed
 
 
-@pytest.mark.parametrize("provider_id", GATEWAY_IDS)
+@pytest.mark.parametrize("provider_id", GATEWAYS)
 async def test_rate_limit_without_retry_after(provider_id):
     async with rig(provider_id) as r:
         r.gateway.inject(429, route="submit")
@@ -179,7 +202,7 @@ async def test_rate_limit_without_retry_after(provider_id):
         assert caught.value.retry_after is None
 
 
-@pytest.mark.parametrize("provider_id", GATEWAY_IDS)
+@pytest.mark.parametrize("provider_id", GATEWAYS)
 @pytest.mark.parametrize(("status", "kind"), [(401, errors.AuthError), (429, errors.RateLimited),
                                               (500, errors.UpstreamError), (503, errors.Unavailable)])
 async def test_poll_error_status_is_typed(provider_id, status, kind, caplog):
@@ -194,7 +217,7 @@ async def test_poll_error_status_is_typed(provider_id, status, kind, caplog):
     assert_no_leak(*exception_texts(caught.value), caplog.text)
 
 
-@pytest.mark.parametrize("provider_id", GATEWAY_IDS)
+@pytest.mark.parametrize("provider_id", GATEWAYS)
 async def test_wrong_key_is_an_auth_error_naming_the_variable(provider_id):
     gw = fake_for(provider_id, api_key="sk-the-right-one")
     async with gw.client() as client:
@@ -205,7 +228,7 @@ async def test_wrong_key_is_an_auth_error_naming_the_variable(provider_id):
     assert_no_leak(*exception_texts(caught.value))
 
 
-@pytest.mark.parametrize("provider_id", GATEWAY_IDS)
+@pytest.mark.parametrize("provider_id", GATEWAYS)
 async def test_unreachable_gateway_is_a_pre_send_transport_failure(provider_id, caplog):
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
@@ -218,7 +241,7 @@ async def test_unreachable_gateway_is_a_pre_send_transport_failure(provider_id, 
     assert_no_leak(*exception_texts(caught.value), caplog.text)
 
 
-@pytest.mark.parametrize("provider_id", GATEWAY_IDS)
+@pytest.mark.parametrize("provider_id", GATEWAYS)
 @pytest.mark.parametrize("status", [200, 502])
 async def test_html_answer_is_typed(provider_id, status):
     async with rig(provider_id) as r:
@@ -239,7 +262,7 @@ async def test_apimodels_error_code_in_a_200_body_is_typed(code):
     assert_no_leak(*exception_texts(caught.value))
 
 
-@pytest.mark.parametrize("provider_id", list(SPECS))
+@pytest.mark.parametrize("provider_id", PROVIDERS)
 async def test_discovery(provider_id):
     async with rig(provider_id) as r:
         found = await r.provider.discover()

@@ -133,9 +133,8 @@ def test_catalog_entries_are_coherent(provider_id):
         assert not info.discovered
 
 
-def test_prices_and_lifetimes_from_the_docs():
+def test_lifetimes_from_the_docs():
     apimodels = {m.name: m for m in catalogs.load("apimodels")}
-    assert apimodels["kling-video-o1"].price_per_second == 0.0633
     assert all(m.url_lifetime == timedelta(days=7) for m in apimodels.values())
     orca = {m.name: m for m in catalogs.load("orcarouter")}
     assert orca["kling/kling-v3"].url_lifetime == timedelta(days=30)

@@ -13,6 +13,7 @@ from providers.errors import InvalidRequest, NotFound
 from providers.registry import SPECS, GatewayConfig, build, http_mounts
 from providers.sandbox import HOST, Sandbox
 from providers.sandbox_gateway import Job
+from server.media import probe
 
 pytestmark = pytest.mark.anyio
 
@@ -32,7 +33,7 @@ async def watch(provider: Sandbox, upstream_id: str, *, timeout: float = 10) -> 
             await anyio.sleep(0.03)
 
 
-async def test_queued_then_running_with_rising_progress_then_an_mp4():
+async def test_queued_then_running_with_rising_progress_then_an_mp4(tmp_path):
     async with httpx2.AsyncClient(mounts=Sandbox.mounts()) as client:
         provider = Sandbox(client, seconds=1.0)
         assert provider.sandbox is True
@@ -45,10 +46,16 @@ async def test_queued_then_running_with_rising_progress_then_an_mp4():
         assert len(running) >= 3 and running == sorted(running) and running[0] < running[-1] < 100
         done = seen[-1]
         assert done.progress == 100 and httpx2.URL(done.video_url).host == HOST
+        bodies = set()
         for url, headers in ((done.video_url, {}), provider.content_request(done.upstream_id)):
             response = await client.get(url, headers=headers)
             assert response.status_code == 200 and response.headers["content-type"] == "video/mp4"
-            assert response.content[4:8] == b"ftyp" and len(response.content) < 60_000
+            bodies.add(response.content)
+        (mp4,) = bodies  # both routes serve the same file
+        assert mp4[4:8] == b"ftyp" and len(mp4) < 120_000
+        (tmp_path / "clip.mp4").write_bytes(mp4)
+        facts = probe.inspect(tmp_path / "clip.mp4", poster=False)
+        assert (facts.duration_s, facts.width, facts.height, facts.has_audio) == (5.0, 640, 360, False)
 
 
 async def test_fail_marker_fails_with_sandbox_failure():
@@ -135,4 +142,4 @@ async def test_wired_through_the_registry_like_the_server_does():
         accepted = await provider.submit(VideoRequest(model="veo-sim", prompt="x", duration=4, seed=3))
         done = await provider.get(accepted.upstream_id)
         assert done.status is TaskStatus.SUCCEEDED and provider.sandbox
-        assert Sandbox.trusted_hosts() == {HOST}
+        assert Sandbox.capabilities.trusted_hosts == {HOST}

@@ -79,7 +79,11 @@ async def test_task_handle_is_our_task_id_and_reachable_through_get_video_task(s
                                             allow_claimed=True)
         assert created.result_type == "task"
         r = await c.call_tool("get_video_task", {"task_id": created.task_id, "wait_seconds": 15})
-    assert r.structured_content["status"] == "succeeded"
+        assert r.structured_content["status"] == "succeeded" and r.structured_content["local_path"]
+        polled = await c.session.send_request(GetTask(params=TaskParams(task_id=created.task_id)), PolledTask)
+    assert polled.status == "completed"
+    inlined = t.CallToolResult.model_validate(polled.result)  # the finished result carries the poster too
+    assert [b.type for b in inlined.content][:2] == ["text", "image"] and inlined.content[1].mime_type == "image/jpeg"
 
 
 async def test_legacy_and_undeclared_clients_get_the_bounded_wait(server):

@@ -13,6 +13,7 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 from mcp_types import Implementation
 
+from server.surface.schemas import GENERATE_OUTPUT_SCHEMA
 from server.tasks import TASK_OUTPUT_SCHEMA
 
 pytestmark = pytest.mark.anyio
@@ -28,7 +29,8 @@ async def test_lists_three_tools_with_schemas_built_from_the_catalogs(server, mo
     gv = tools["generate_video"]
     assert MODEL in gv.input_schema["properties"]["model"]["enum"]
     assert gv.input_schema["additionalProperties"] is False
-    assert gv.output_schema == TASK_OUTPUT_SCHEMA
+    assert gv.output_schema == GENERATE_OUTPUT_SCHEMA  # the task, or a dry run
+    assert tools["get_video_task"].output_schema == TASK_OUTPUT_SCHEMA
     # read-only is left out (false by default: smaller tools/list); destructive must be said, it defaults to true
     assert not gv.annotations.read_only_hint and gv.annotations.destructive_hint is False
     assert gv.annotations.open_world_hint is True

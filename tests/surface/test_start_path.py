@@ -16,7 +16,8 @@ from server.app import DeferredEngine
 OFF_THE_START_PATH = ("server.engine", "server.engine.core", "server.engine.polling", "server.engine.schedule",
                       "server.engine.submit", "server.ledger", "server.ledger.store", "server.media",
                       "server.media.download", "server.media.images", "server.media.netguard", "server.surface.tools",
-                      "sqlite3", "httpcore2", "difflib")
+                      "sqlite3", "httpcore2", "difflib", "server.ledger.postgres", "psycopg", "psycopg_pool",
+                      "server.surface.cost", "server.engine.budget", "providers.prices", "providers.gateway_prices")
 
 PROBE = textwrap.dedent("""
     import json, sys
@@ -32,9 +33,12 @@ PROBE = textwrap.dedent("""
         async with Client(build_server(settings, download_default=True), mode="auto") as c:
             names = [t.name for t in (await c.list_tools()).tools]
             before = [m for m in HEAVY if m in sys.modules]
+            from server.surface import apps
+            view_read = apps.player_html.cache_info().currsize  # the Apps view's HTML: read on its first read
             r = await c.call_tool("get_video_task", {"task_id": "vg_none"})
             after = [m for m in HEAVY if m in sys.modules]
-        print(json.dumps({"names": names, "before": before, "after": after, "error": r.is_error}))
+        print(json.dumps({"names": names, "before": before, "after": after, "error": r.is_error,
+                          "view_read": view_read}))
 
     anyio.run(main)
 """)
@@ -46,8 +50,10 @@ def test_initialize_and_tools_list_load_no_engine_code(tmp_path):
     seen = json.loads(out.stdout.strip().splitlines()[-1])
     assert sorted(seen["names"]) == ["generate_video", "get_video_task", "list_video_models"]
     assert seen["before"] == []
+    assert seen["view_read"] == 0
     assert {"server.engine.core", "server.ledger.store", "server.surface.tools", "sqlite3"} <= set(seen["after"])
     assert seen["error"]  # an unknown task id: answered from the (now running) ledger
+    assert not {"server.ledger.postgres", "psycopg", "psycopg_pool"} & set(seen["after"])  # SQLite needs no driver
 
 
 class FakeEngine:
