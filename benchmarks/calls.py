@@ -172,6 +172,7 @@ async def _pieces() -> dict[str, float]:
         request_id = 1
         protocol_version = "2025-11-25"
         meta = None
+        request = None  # no HTTP request: the default principal
 
     async def per_call(fn: Any, n: int = 2000) -> float:
         for _ in range(100):
