@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from providers import catalogs
 from benchmarks.common import (
     ROOT,
     BenchError,
@@ -76,8 +77,9 @@ def run(tasks: int, seconds: float, log: Any = print) -> tuple[list[Row], dict[s
             try:
                 peer.handshake()
                 listed = peer.request("tools/list")
-                model = next(m for t in listed["tools"] if t["name"] == "generate_video"
-                             for m in t["inputSchema"]["properties"]["model"]["enum"] if m.startswith("infinityblue/"))
+                assert any(t["name"] == "generate_video" for t in listed["tools"])
+                # pinned to the gateway (a canonical id would be routed): its catalog's first model
+                model = f"infinityblue/{catalogs.load('infinityblue')[0].name}"
                 # -- idle baseline ------------------------------------------------------------------------------
                 idle_from = time.time()
                 for _ in range(6):

@@ -128,7 +128,10 @@ class Poller:
         sure_until = clock() + self.t.lease_ttl / 2  # the lease was just acquired
         await self.history.refresh()  # at most every History.REFRESH s, shared by all pollers; never a tool call's
         spec = SPECS.get(provider.id)
-        callback = row.callback_digest is not None and self.wakes.trusted(provider.id)
+        # Safety checks only while a callback can come: the gateway polled calls back (a failed-over job may have
+        # gone to one that does not) and its callbacks have been reaching us.
+        callback = (row.callback_digest is not None and spec is not None and bool(spec.callback_option)
+                    and self.wakes.trusted(provider.id))
         sched = PollSchedule(self.t, started=clock() - max(0.0, self.ledger.now() - row.created_at), rng=self.rng,
                              expected=self.history.expected(row), callback=callback,
                              floor=spec.poll_interval if spec is not None else 0.0)
@@ -143,14 +146,13 @@ class Poller:
         while True:
             left = deadline() - self.ledger.now()
             if left <= delay:
-                await anyio.sleep(max(0.0, left))
-                if deadline() <= self.ledger.now():  # nobody extended it meanwhile
-                    return await self._give_up(row, publish)
-                continue
-            if row.callback_digest is None:
-                await self._sleep_on_grid(delay)
+                woken = await self._pause(row, max(0.0, left), grid=False)
+                if not woken:
+                    if deadline() <= self.ledger.now():  # nobody extended it meanwhile
+                        return await self._give_up(row, publish)
+                    continue
             else:
-                woken = await self.wakes.nap(row.task_id, delay, least=self.t.poll_min)
+                woken = await self._pause(row, delay)
             try:  # bounded by the HTTP client's timeouts (connect, read, pool): no cancel scope of its own per poll
                 async with self._in_flight:
                     snap = await self._check(row, provider)
@@ -208,6 +210,13 @@ class Poller:
                 self.wakes.forget(row.task_id)
                 return await self.download(row, provider, publish) if row.download_state == "pending" else row
             delay = sched.after_success(clock(), snap.status, snap.progress)
+
+    async def _pause(self, row: TaskRow, delay: float, *, grid: bool = True) -> bool:
+        """Wait before the next check; True when the task's completion callback cut the wait short."""
+        if row.callback_digest is not None:
+            return await self.wakes.nap(row.task_id, delay, least=self.t.poll_min)
+        await (self._sleep_on_grid(delay) if grid else anyio.sleep(delay))
+        return False
 
     async def _sleep_on_grid(self, delay: float) -> None:
         """Sleep `delay` s, rounded up to a grid of poll_min/20 (100 ms by default) shared by every poller: polls

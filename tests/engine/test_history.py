@@ -121,3 +121,20 @@ async def test_a_ledger_of_schema_1_gains_the_callback_column_and_keeps_its_rows
     await ledger.create(make_row(callback_digest="d" * 64), dedupe_window=0)
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     ledger.close()
+
+
+async def test_jobs_the_engine_ran_teach_every_engine_on_the_same_ledger(make_engine, provider, gateway):
+    gateway.seconds = 0.15
+    async with make_engine() as engine:
+        for i in range(3):
+            started = await engine.start(provider, request(f"job {i}"), download=False)
+            task = await engine.wait(started.task.task_id, timeout=10)
+            assert task.status.value == "succeeded"
+        row = await engine.ledger.get(started.task.task_id)
+        assert row is not None
+        own = engine.history.expected(row)  # this process counted them as they ended
+        assert own is not None and own.samples == 3 and 0.1 < own.median < 2
+    async with make_engine() as other:  # another process on the same ledger file: learns them from the ledger
+        await other.history.refresh()
+        shared = other.history.expected(row)
+        assert shared is not None and shared.samples == 3 and abs(shared.median - own.median) < 0.5
