@@ -16,7 +16,10 @@ from server.app import DeferredEngine
 OFF_THE_START_PATH = ("server.engine", "server.engine.core", "server.engine.polling", "server.engine.schedule",
                       "server.engine.submit", "server.ledger", "server.ledger.store", "server.media",
                       "server.media.download", "server.media.images", "server.media.netguard", "server.surface.tools",
-                      "sqlite3", "httpcore2", "difflib")
+                      "sqlite3", "httpcore2", "difflib",
+                      # PyAV (FFmpeg) and what uses it: the first finished video loads them
+                      "av", "server.media.probe", "server.surface.preview", "providers.sandbox_video",
+                      "providers.sandbox_font")
 
 PROBE = textwrap.dedent("""
     import json, sys
