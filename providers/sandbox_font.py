@@ -120,6 +120,8 @@ def wrap(text: str, width: int, lines: int) -> list[str]:
     if line:
         out.append(line)
     if len(out) > lines:
-        out = out[:lines]
-        out[-1] = (out[-1][: width - 3] + "...") if len(out[-1]) > width - 3 else out[-1] + "..."
+        out, last = out[:lines], out[lines - 1]
+        while len(last) > width - 3 and " " in last:  # cut between words where one fits
+            last = last.rsplit(" ", 1)[0]
+        out[-1] = last[: width - 3] + "..."
     return out

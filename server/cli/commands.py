@@ -20,7 +20,8 @@ from providers.base import TaskStatus
 from providers.errors import ProviderError
 from providers.registry import SPECS, GatewayConfig, ProviderSpec, build
 from server.media import download as media
-from server.media import probe
+from server.media.probe import check as media_check
+from server.media.probe import poster_path
 from server.app import open_runtime
 from server.cli import costs
 from server.cli.costs import spend as spend
@@ -112,7 +113,7 @@ async def generate(settings: Settings, args: argparse.Namespace) -> int:
             out.print(cli_text(task_text(task, wait_hint=60), task.task_id), soft_wrap=True)
         if task.local_path:
             out.print(f"[green]Saved:[/] {task.local_path}", soft_wrap=True)
-            poster = probe.poster_path(Path(task.local_path))
+            poster = poster_path(Path(task.local_path))
             if poster.is_file():
                 out.print(f"Poster: {poster}", soft_wrap=True)
         if task.media is not None:
@@ -301,14 +302,16 @@ async def doctor(settings: Settings, args: argparse.Namespace) -> int:
     ledger_ok, ledger = await describe_ledger(settings)
     problems = sum(r["reachable"] is False for r in rows) + (not auth_ok) + (not ledger_ok)
     home_ok = _writable(settings)
+    media_ok, media_note = await anyio.to_thread.run_sync(media_check)
     keyed = any(not SPECS[p].keyless for p in active)
     if getattr(args, "json", False):
-        print(dumps({"ok": not problems and home_ok, "providers": [{k: v for k, v in r.items() if k != "detail"}
-                                                                   for r in rows],
+        listed = [{k: v for k, v in r.items() if k != "detail"} for r in rows]
+        print(dumps({"ok": not problems and home_ok and media_ok, "providers": listed,
                      "home": str(settings.home), "home_writable": home_ok, "videos_dir": str(settings.videos_dir),
                      "default_wait": settings.default_wait, "gateway_key_set": keyed,
-                     "http_auth": {"ok": auth_ok, "detail": auth}, "ledger": {"ok": ledger_ok, "detail": ledger}}))
-        return 1 if problems or not home_ok else 0
+                     "http_auth": {"ok": auth_ok, "detail": auth}, "ledger": {"ok": ledger_ok, "detail": ledger},
+                     "media": {"ok": media_ok, "detail": media_note}}))
+        return 1 if problems or not home_ok or not media_ok else 0
     table = Table(title="videogen-mcp doctor")
     for col in ("provider", "configured", "base URL", "reachable"):
         table.add_column(col)
@@ -319,9 +322,10 @@ async def doctor(settings: Settings, args: argparse.Namespace) -> int:
               f"videos: {settings.videos_dir}; default wait {settings.default_wait:g} s")
     out.print(f"serve --http: {auth}", markup=False)
     out.print(f"ledger: {ledger}", markup=False)
+    out.print(f"media: {media_note}", soft_wrap=True)
     if not keyed:
         out.print("No gateway key is set: only the free sandbox is available. Set e.g. ORCAROUTER_API_KEY.")
-    return 1 if problems or not home_ok else 0
+    return 1 if problems or not home_ok or not media_ok else 0
 
 
 async def _probe(client: httpx2.AsyncClient, base_url: str) -> str:

@@ -98,6 +98,19 @@ def contact_sheet(video: Path, grid: tuple[int, int] = SHEET_GRID) -> tuple[byte
     return _jpeg(sheet), times
 
 
+def check() -> tuple[bool, str]:
+    """(works, what for `videogen-mcp doctor`): PyAV's version and the codecs the sandbox and posters use."""
+    try:
+        import av
+    except ImportError as exc:
+        return False, f"PyAV cannot load ({exc}): no sandbox videos, media facts or posters; reinstall `av`"
+    missing = [name for name in ("libx264", "aac", "mjpeg") if name not in av.codecs_available]
+    version = f"PyAV {av.__version__}, FFmpeg {getattr(av, 'ffmpeg_version_info', '?')}"
+    if missing:
+        return False, f"{version} lacks the {', '.join(missing)} encoder(s): sandbox videos or posters fail"
+    return True, f"{version}: H.264/AAC sandbox videos, media facts, JPEG posters"
+
+
 # --- the request against the file ----------------------------------------------------------------------------------
 
 _SHORT_SIDE = {"480p": 480, "540p": 540, "720p": 720, "768p": 768, "1080p": 1080, "1440p": 1440, "2160p": 2160,

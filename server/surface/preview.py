@@ -8,6 +8,7 @@ import base64
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import anyio
 import anyio.to_thread
 import mcp_types as t
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from server.runtime import Runtime
 
 OFF = "previews are off on this server (VIDEOGEN_PREVIEW=0)"
+SHEET_SECONDS = 30.0  # a call waits this long for a contact sheet at most (a long 4K clip decodes for a while)
 
 
 def _saved(task: Task) -> Path | None:
@@ -58,10 +60,15 @@ async def images(rt: Runtime, task: Task, *, with_poster: bool, sheet: bool) -> 
             "the task has not succeeded yet" if task.status is not TaskStatus.SUCCEEDED
             else "the video was not saved on this server (download is off)")
         return [*out, t.TextContent(text=f"No contact sheet: {why}.")]
+    made = None
     try:
-        grid, times = await anyio.to_thread.run_sync(probe.contact_sheet, video)
+        with anyio.move_on_after(SHEET_SECONDS):  # the thread is left to finish; the call does not wait for it
+            made = await anyio.to_thread.run_sync(probe.contact_sheet, video, abandon_on_cancel=True)
     except (probe.ProbeError, OSError) as exc:
         return [*out, t.TextContent(text=f"No contact sheet: {exc}.")]
+    if made is None:
+        return [*out, t.TextContent(text=f"No contact sheet: making it took over {SHEET_SECONDS:g} s.")]
+    grid, times = made
     at = ", ".join(f"{x:g}" for x in times)
     return [*out, t.TextContent(text=f"Contact sheet: {len(times)} frames at {at} s (left to right, then down)."),
             _image(grid)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -26,3 +27,11 @@ def test_generate_saves_a_five_second_portrait_clip_and_its_poster(tmp_path):
     assert "Video: 5.0 s, 360x640, 24 fps, silent" in done.stdout
     poster = Path(re.search(r"Poster: (\S+\.jpg)", done.stdout).group(1))
     assert poster == saved.with_suffix(".poster.jpg") and poster.read_bytes()[:3] == b"\xff\xd8\xff"
+
+
+def test_doctor_says_what_reads_and_makes_videos(tmp_path):
+    done = subprocess.run([str(SCRIPT), "doctor", "--json"], env=server_env(tmp_path), capture_output=True, text=True,
+                          timeout=60)
+    report = json.loads(done.stdout)
+    assert done.returncode == 0 and report["ok"] is True and report["media"]["ok"] is True
+    assert report["media"]["detail"].startswith(f"PyAV {av.__version__}, FFmpeg ")

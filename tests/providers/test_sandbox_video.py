@@ -117,3 +117,12 @@ def test_the_task_id_carries_the_clip_to_render():
     assert clip_part({"seconds": "x", "metadata": {"aspect_ratio": "adaptive"}}, "") == "5s16x9_"
     before = Job.parse("sbx_1764684000000_8000__0123456789abcdef")  # an id made before ids carried the clip
     assert before is not None and (before.seconds, before.ratio, before.audio, before.words) == (5, (16, 9), False, "")
+
+
+def test_words_wrap_into_the_lines_that_fit_and_a_cut_says_so():
+    words = "a very long prompt about a lighthouse keeper who paints the sea every morning"
+    assert font.wrap(words, 16, 5) == ["A VERY LONG", "PROMPT ABOUT A", "LIGHTHOUSE", "KEEPER WHO", "PAINTS THE..."]
+    assert font.wrap("supercalifragilistic word", 10, 2) == ["SUPERCALIF", "RAGILIS..."]  # a word longer than a line
+    assert font.wrap("Crème brûlée à la carte", 30, 1) == ["CREME BRULEE A LA CARTE"]  # accents dropped, not boxes
+    box = font.rows("\u732b")  # a character the font lacks: a hollow box
+    assert box == font.rows("~") != font.rows("O") and len(box) == font.HEIGHT and box[0] == "#####"

@@ -5,6 +5,7 @@ and VIDEOGEN_PREVIEW=0."""
 from __future__ import annotations
 
 import base64
+import time
 from pathlib import Path
 
 import av
@@ -125,3 +126,16 @@ async def test_no_poster_before_the_video_is_saved(server):
         sheet = await c.call_tool("get_video_task", {"task_id": task_id, "contact_sheet": True})
     assert "image" not in [b.type for b in r.content + sheet.content]
     assert sheet.content[1].text == "No contact sheet: the task has not succeeded yet."
+
+
+async def test_a_contact_sheet_that_takes_too_long_is_given_up_in_bounded_time(server, monkeypatch):
+    from server.surface import preview
+
+    async with Client(server) as c:
+        r = await c.call_tool("generate_video", {"model": "sandbox/kling-sim", "prompt": "slow", "wait_seconds": 20})
+        monkeypatch.setattr(preview, "SHEET_SECONDS", 0.2)
+        monkeypatch.setattr(probe, "contact_sheet", lambda video: time.sleep(1.0))  # a clip that decodes slowly
+        started = time.monotonic()
+        sheet = await c.call_tool("get_video_task", {"task_id": r.structured_content["task_id"], "contact_sheet": True})
+    assert time.monotonic() - started < 0.9
+    assert sheet.content[-1].text == "No contact sheet: making it took over 0.2 s."

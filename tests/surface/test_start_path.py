@@ -17,7 +17,10 @@ OFF_THE_START_PATH = ("server.engine", "server.engine.core", "server.engine.poll
                       "server.engine.submit", "server.ledger", "server.ledger.store", "server.media",
                       "server.media.download", "server.media.images", "server.media.netguard", "server.surface.tools",
                       "sqlite3", "httpcore2", "difflib", "server.ledger.postgres", "psycopg", "psycopg_pool",
-                      "server.surface.cost", "server.engine.budget", "providers.prices", "providers.gateway_prices")
+                      "server.surface.cost", "server.engine.budget", "providers.prices", "providers.gateway_prices",
+                      # PyAV (FFmpeg) and what uses it: the first finished video loads them
+                      "av", "server.media.probe", "server.surface.preview", "providers.sandbox_video",
+                      "providers.sandbox_font")
 
 PROBE = textwrap.dedent("""
     import json, sys
