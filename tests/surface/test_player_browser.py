@@ -251,7 +251,7 @@ async def test_above_the_inline_cap_the_view_says_where_the_video_is_and_reads_n
         task = result["structuredContent"]
         await view.locator("#note").wait_for(state="visible", timeout=10_000)
         note = await text(view, "#note")
-        assert "80.0 MB" in note and "50.0 MB" in note and task["local_path"] in note, note
+        assert "80.0 MB" in note and "32.0 MB" in note and task["local_path"] in note, note
         assert await view.locator("#play").is_hidden()
         await view.locator("#poster").wait_for(state="visible", timeout=5_000)  # read through the host instead
         assert ("resources/read", f"videogen://posters/{task['task_id']}") in host.asked
