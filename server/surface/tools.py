@@ -292,8 +292,12 @@ async def generate_video(
     task = await wait_with_progress(ctx, rt, started_task.task.task_id, started + wait)
     images = await preview.images(rt, task, with_poster=uses_links(ctx), sheet=False)
     est = cleared.estimate
-    note = started_task.reason if started_task.reused else (
-        f"Estimated cost: ${est.usd:.2f} ({est.basis})." if est.usd is not None else f"Cost: {est.basis}.")
+    if started_task.reused:
+        note = started_task.reason
+    elif task.sandbox:  # the text already says "[sandbox: simulated, free]"
+        note = ""
+    else:
+        note = f"Estimated cost: ${est.usd:.2f} ({est.basis})." if est.usd is not None else f"Cost: {est.basis}."
     return task_result(task, note=note, links=uses_links(ctx), wait_hint=fitting_wait(ctx, rt, None),
                        served_url=served_url(ctx, rt, task), images=images)
 

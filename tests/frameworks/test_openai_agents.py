@@ -62,7 +62,7 @@ async def test_strict_style_job_and_short_result_for_its_model(tmp_path):
         assert "succeeded" in seen and "vg_" in seen, seen
         block = json.loads(seen)  # one text block: the sentence, with the link and the saved path
         assert block["type"] == "text" and "null" not in seen, "no resource_link dumped as null-filled JSON"
-        assert len(block["text"]) < 500
+        assert len(block["text"]) < 500, block["text"]
         task_id = seen.split("Video task ")[1].split(" ")[0]
         again = await invoke(tools["get_video_task"], {"task_id": task_id, "wait_seconds": None})
         assert task_id in again and "succeeded" in again
