@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,10 @@ def test_kill9_mid_submit_then_adoption_by_upstream_id_delivers_the_one_job(tmp_
         env = env_for(tmp_path / "home", url, VIDEOGEN_DOWNLOAD="1", **ledger_env(ledger_url))
         first = StdioServer(env, tmp_path, tmp_path / "stderr.txt")
         task = first.call("generate_video", {"model": MODEL, "prompt": "an owl", "duration": 5, "wait_seconds": 0.5})
-        first.kill9()
+        deadline = time.monotonic() + 10
+        while not gw.tasks and time.monotonic() < deadline:  # a busy machine: the submit may still be on its way
+            time.sleep(0.05)
+        first.kill9()  # the gateway has made the job and stalls its answer: killed mid-submit
         (upstream,) = gw.tasks  # what the gateway's console would show
         second = StdioServer(env, tmp_path, tmp_path / "stderr.txt")
         try:

@@ -116,6 +116,9 @@ def test_kill9_mid_submit_is_known_after_restart_and_never_resubmitted(tmp_path,
         first = StdioServer(env, tmp_path, tmp_path / "stderr.txt")
         task = first.call("generate_video", {"model": MODEL, "prompt": "an owl", "duration": 5, "wait_seconds": 0.5})
         assert task["status"] == "unknown" and task["error"]["code"] == "submitting"
+        deadline = time.monotonic() + 10
+        while not gw.tasks and time.monotonic() < deadline:  # a busy machine: the submit may still be on its way
+            time.sleep(0.05)
         first.kill9()
         second = StdioServer(env, tmp_path, tmp_path / "stderr.txt")
         try:
