@@ -70,6 +70,8 @@ def parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("spend", help="estimated spend today, this week and this month, per provider")
     sp.add_argument("--json", action="store_true", help="print JSON")
+    sp.add_argument("--principal", help="only this principal's tasks, and its budget left (serve --http with tokens "
+                    "or OAuth: each principal has its own budget)")
 
     d = sub.add_parser("doctor", help="check configuration, keys and gateway reachability")
     d.add_argument("--json", action="store_true", help="print JSON")

@@ -1,6 +1,7 @@
 """Who may call `serve --http`, and as whom: bearer tokens named by principal (VIDEOGEN_HTTP_TOKENS, or the one
 VIDEOGEN_HTTP_TOKEN), or OAuth access tokens (server/cli/oauth.py). The accepted token rides in the request's
-scope as the SDK's AuthenticatedUser: the SDK binds each MCP session to it, the surface reads its principal."""
+scope as the SDK's AuthenticatedUser and in its auth context: the SDK binds each MCP session (and each sealed
+requestState) to it, the surface reads its principal."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from mcp.server.auth.middleware.auth_context import auth_context_var
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
 from starlette.authentication import AuthCredentials
@@ -107,8 +109,13 @@ class Guard:
         except Unavailable as exc:
             await self._refuse(send, 503, "temporarily_unavailable", str(exc))
             return
-        scope["user"], scope["auth"] = AuthenticatedUser(access), AuthCredentials(access.scopes)
-        await self.app(scope, receive, send)
+        user = AuthenticatedUser(access)
+        scope["user"], scope["auth"] = user, AuthCredentials(access.scopes)
+        context = auth_context_var.set(user)  # what the SDK's AuthContextMiddleware does: handlers see it too
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            auth_context_var.reset(context)
 
     async def _refuse(self, send: Any, status: int, error: str | None, description: str) -> None:
         params = [f'error="{error}"', f'error_description="{_quoted(description)}"'] if error else []

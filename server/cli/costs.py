@@ -63,20 +63,24 @@ def refused(cleared: cost.Cleared, spent: float, cli_text: Explain) -> CommandEr
 
 
 async def spend(settings: Settings, args: argparse.Namespace) -> int:
-    """Estimated spend from the ledger: today, this week and this month (UTC), per provider, and the budget left."""
+    """Estimated spend from the ledger: today, this week and this month (UTC), per provider, and the budget left
+    (everyone's, or one principal's with --principal: each principal has its own budget)."""
     now = time.time()
     periods: tuple[Period, ...] = ("day", "week", "month")
     starts = {p: Budget(0, p).since(now) for p in periods}
+    principal = getattr(args, "principal", None)
     async with open_runtime(settings) as rt:
         ledger = (await rt.engine()).ledger
-        rows = {p: await ledger.spend(starts[p]) for p in periods}
+        rows = {p: await ledger.spend(starts[p], principal) for p in periods}
     budget = Budget(settings.budget_usd, settings.budget_period) if settings.budget_usd is not None else None
+    # With several principals (tokens or OAuth), everyone's sum says nothing about what one of them has left.
+    several = principal is None and (settings.http_tokens is not None or settings.oauth_issuer is not None)
     report = {p: {"since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(starts[p])),
                   "usd": round(sum(r["usd"] for r in rows[p]), 6), "tasks": sum(r["tasks"] for r in rows[p]),
                   "unpriced": sum(r["unpriced"] for r in rows[p]), "providers": rows[p]} for p in periods}
-    left = None if budget is None else round(max(0.0, budget.limit_usd - report[budget.period]["usd"]), 6)
+    left = None if budget is None or several else round(max(0.0, budget.limit_usd - report[budget.period]["usd"]), 6)
     if args.json:
-        print(dumps({"periods": report, "budget": None if budget is None else {
+        print(dumps({"periods": report, "principal": principal, "budget": None if budget is None else {
             "usd": budget.limit_usd, "period": budget.period, "left_usd": left}}))
         return 0
     table = Table(title="Estimated spend (tasks that did not fail)")
@@ -87,8 +91,12 @@ async def spend(settings: Settings, args: argparse.Namespace) -> int:
         for r in report[period]["providers"] or [{"provider": "-", "tasks": 0, "usd": 0.0, "unpriced": 0}]:
             table.add_row(label, r["provider"], str(r["tasks"]), f"${r['usd']:.4f}", str(r["unpriced"] or ""))
     out.print(table)
-    if budget is not None:
-        out.print(f"Budget: ${budget.limit_usd:g} per {budget.period} (UTC); ${left:.4f} left {budget.label}.")
+    if budget is not None and left is None:
+        out.print(f"Budget: ${budget.limit_usd:g} per {budget.period} (UTC) for each principal; "
+                  "`videogen-mcp spend --principal NAME` shows what one has left.", markup=False, soft_wrap=True)
+    elif budget is not None:
+        who = f" for {principal}" if principal else ""
+        out.print(f"Budget: ${budget.limit_usd:g} per {budget.period} (UTC); ${left:.4f} left{who} {budget.label}.")
     else:
         out.print("No budget is set (VIDEOGEN_BUDGET_USD).")
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import httpx2
 import pytest
+from mcp.server.auth.middleware.auth_context import get_access_token
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -44,7 +45,8 @@ class Flaky:
 
 
 async def whoami(request: Request) -> JSONResponse:
-    return JSONResponse({"principal": principal_of(request)})
+    token = get_access_token()  # the SDK's auth context (requestState sealing binds to it)
+    return JSONResponse({"principal": principal_of(request), "context": token.subject if token else None})
 
 
 async def ask(verifier, headers: dict[str, str], path: str = "/who", **guard) -> httpx2.Response:
@@ -55,8 +57,8 @@ async def ask(verifier, headers: dict[str, str], path: str = "/who", **guard) ->
 
 async def test_the_guard_hands_on_the_principal_and_challenges_everyone_else():
     tokens = StaticTokens({"alice": "tok-a", "bob": "tok-b"})
-    assert (await ask(tokens, {"Authorization": "Bearer tok-b"})).json() == {"principal": "bob"}
-    assert (await ask(tokens, {"Authorization": "bearer  tok-a "})).json() == {"principal": "alice"}
+    assert (await ask(tokens, {"Authorization": "Bearer tok-b"})).json() == {"principal": "bob", "context": "bob"}
+    assert (await ask(tokens, {"Authorization": "bearer  tok-a "})).json()["principal"] == "alice"
     wrong = await ask(tokens, {"Authorization": "Bearer tok-c"}, resource_metadata="http://t/.well-known/x")
     assert wrong.status_code == 401 and wrong.json()["error"] == "invalid_token"
     assert wrong.headers["www-authenticate"] == ('Bearer error="invalid_token", error_description="unknown token", '
@@ -65,7 +67,7 @@ async def test_the_guard_hands_on_the_principal_and_challenges_everyone_else():
         r = await ask(tokens, headers)
         assert r.status_code == 401 and r.headers["www-authenticate"] == 'Bearer realm="videogen-mcp"'
     opened = await ask(tokens, {}, path="/open", public_paths=["/open"])
-    assert opened.json() == {"principal": DEFAULT_PRINCIPAL}  # a public path runs unauthenticated
+    assert opened.json() == {"principal": DEFAULT_PRINCIPAL, "context": None}  # a public path: unauthenticated
     with pytest.raises(Rejected):
         await tokens.check("tok-")
     assert await tokens.verify_token("tok-a") is not None and await tokens.verify_token("nope") is None

@@ -9,11 +9,12 @@ import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from typing import Literal
+from typing import Any, Literal
 
 import httpx2
 import mcp_types as t
 import pytest
+from fakes.gateways import Timeline, fake_for
 from fakes.served import SCRIPT, clean_env, free_port, http_server, server_env
 from mcp import Client
 from mcp.client import ClientExtension
@@ -43,10 +44,11 @@ class TasksExtension(ClientExtension):
 
 
 @asynccontextmanager
-async def connect(origin: str, token: str | None) -> AsyncIterator[tuple[Client, httpx2.AsyncClient]]:
+async def connect(origin: str, token: str | None, **options: Any) -> AsyncIterator[tuple[Client, httpx2.AsyncClient]]:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     async with httpx2.AsyncClient(headers=headers, timeout=60) as http:
-        async with Client(streamable_http_client(f"{origin}/mcp", http_client=http), mode="legacy") as client:
+        transport = streamable_http_client(f"{origin}/mcp", http_client=http)
+        async with Client(transport, **{"mode": "legacy", **options}) as client:
             yield client, http
 
 
@@ -167,3 +169,30 @@ async def test_one_token_is_one_principal_that_sees_the_tasks_made_before_princi
         async with connect(origin, ALICE) as (client, _):
             r = await client.call_tool("get_video_task", {"task_id": earlier})
     assert not r.is_error and r.structured_content["task_id"] == earlier
+
+
+async def test_a_sealed_cost_question_answers_only_the_principal_it_was_asked_of(tmp_path):
+    """2026-07-28's input_required hands the client a sealed requestState; the SDK binds it to the authenticated
+    principal (the guard sets the SDK's auth context), so another principal cannot approve with it."""
+    key = "sk-PRINCIPAL-CONFIRM-3301"
+    job = {"model": "apimodels/kling-v3-omni", "prompt": "a harbour", "duration": 5, "wait_seconds": 5}
+    gw = fake_for("apimodels", api_key=key, timeline=Timeline(seconds=0))
+    yes = {"confirm_cost": t.ElicitResult(action="accept", content={"confirm": True})}
+    asks = {"mode": "auto", "elicitation_callback": lambda *_: None}  # the capability; the test answers itself
+    with gw.serve() as gateway_url:
+        env = server_env(tmp_path, APIMODELS_API_KEY=key, APIMODELS_BASE_URL=gateway_url, VIDEOGEN_SANDBOX="0",
+                         VIDEOGEN_CONFIRM_ABOVE_USD="0.25", VIDEOGEN_ALLOW_PRIVATE_URLS="1",
+                         VIDEOGEN_HTTP_TOKENS=TOKENS)
+        with http_server(env, args=("--stateless",)) as origin:
+            async with connect(origin, ALICE, **asks) as (alice, _):
+                asked = await alice.session.call_tool("generate_video", job, allow_input_required=True)
+                assert isinstance(asked, t.InputRequiredResult) and asked.request_state
+                async with connect(origin, BOB, **asks) as (bob, _):
+                    with pytest.raises(MCPError, match="Invalid or expired requestState"):
+                        await bob.session.call_tool("generate_video", job, input_responses=yes,
+                                                    request_state=asked.request_state)
+                assert gw.requests == []
+                done = await alice.session.call_tool("generate_video", job, input_responses=yes,
+                                                     request_state=asked.request_state)
+    assert isinstance(done, t.CallToolResult) and not done.is_error, done
+    assert gw.created == 1

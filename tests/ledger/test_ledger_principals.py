@@ -1,5 +1,5 @@
-"""Principals in the ledger: idempotency keys and the dedupe window are each principal's own, listing filters by
-principal, and a ledger from before principals (one global key space) is upgraded in place, its tasks kept."""
+"""Principals in the ledger: idempotency keys, the dedupe window and the budget are each principal's own, listing
+filters by principal, and a ledger from before principals (one global key space) is upgraded in place."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import time
 import pytest
 from fakes.engine_stubs import make_row
 
-from server.ledger.store import MIGRATIONS, SCHEMA_VERSION, Ledger, LedgerConflict
+from server.ledger.store import MIGRATIONS, SCHEMA_VERSION, BudgetExceeded, Ledger, LedgerConflict
 from server.tasks import DEFAULT_PRINCIPAL
 
 pytestmark = pytest.mark.anyio
@@ -48,6 +48,23 @@ async def test_listing_by_principal_shows_only_its_tasks(new_ledger):
     assert [r.task_id for r in listed] == [r.task_id for r in reversed(mine)]
     assert [r.task_id for r in await ledger.list(10, principal="carol")] == []
     assert theirs.task_id in [r.task_id for r in await ledger.list(10)]  # unscoped: the operator's CLI view
+    ledger.close()
+
+
+async def test_each_principal_has_its_own_budget(new_ledger):
+    ledger = new_ledger()
+    budget = (1.0, 0.0)  # VIDEOGEN_BUDGET_USD=1 since the epoch, for each principal
+    await ledger.create(make_row(prompt="a", cost_usd=0.8, cost_basis="x", principal="alice"), dedupe_window=0,
+                        budget=budget)
+    with pytest.raises(BudgetExceeded) as refused:
+        await ledger.create(make_row(prompt="b", cost_usd=0.5, cost_basis="x", principal="alice"), dedupe_window=0,
+                            budget=budget)
+    assert (refused.value.spent, refused.value.limit) == (0.8, 1.0)
+    await ledger.create(make_row(prompt="b", cost_usd=0.5, cost_basis="x", principal="bob"), dedupe_window=0,
+                        budget=budget)  # alice's spending is not bob's
+    assert await ledger.spend(0.0, "bob") == [{"provider": "stub", "tasks": 1, "usd": 0.5, "unpriced": 0}]
+    assert await ledger.spend(0.0, "carol") == []
+    assert [r["usd"] for r in await ledger.spend(0.0)] == [pytest.approx(1.3)]  # the operator's `spend`: everyone
     ledger.close()
 
 
