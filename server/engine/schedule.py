@@ -80,7 +80,7 @@ class PollSchedule:
     STEADY_STRIDE = 2.0  # x the max interval, when consecutive progress readings agree on the end time
     FAR_STRIDE = 2.0  # x the max interval, while history says the end is not near
     OPEN, CLOSE = 0.3, 0.995  # the quantiles of the expected duration between which checks are dense
-    DENSE = 0.3  # x the max interval between checks while the end is likely (4.5 s: ~2-3 s of lag)
+    DENSE = 0.25  # x the max interval between checks while the end is likely (3.75 s: ~2 s of lag)
     SAFETY = 4.0  # x the max interval between safety checks when the gateway will call back
     SAFETY_MARGIN = 1.25  # the first safety check: this x the slowest similar job (99th percentile)
 
