@@ -26,7 +26,8 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from server.ledger.store import SCHEMA_VERSION, Conn, Ledger, LedgerConflict, LedgerError, newer_schema, pending_steps
+from server.ledger.schema import SCHEMA_VERSION, newer_schema, pending_steps
+from server.ledger.store import Conn, Ledger, LedgerConflict, LedgerError
 
 T = TypeVar("T")
 POOL_SIZE = 8  # connections per process: enough for every in-flight ledger call (one worker thread each)

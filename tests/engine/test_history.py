@@ -11,8 +11,9 @@ from fakes.engine_stubs import make_row, request
 
 from server.engine.history import History
 from server.engine.submit import describe_request
-from server.ledger import store
-from server.ledger.store import SCHEMA_VERSION, Ledger
+from server.ledger.schema import MIGRATIONS
+from server.ledger.schema import SCHEMA_VERSION
+from server.ledger.store import Ledger
 
 pytestmark = pytest.mark.anyio
 
@@ -108,7 +109,7 @@ async def test_the_copy_is_cached_and_this_process_s_own_successes_count_at_once
 async def test_a_ledger_of_schema_1_gains_the_callback_column_and_keeps_its_rows(tmp_path):
     path = tmp_path / "t.db"
     conn = sqlite3.connect(path)
-    for statement in store.MIGRATIONS[0][1]:  # the schema as version 1 wrote it
+    for statement in MIGRATIONS[0][1]:  # the schema as version 1 wrote it
         conn.execute(statement)
     conn.execute("INSERT INTO tasks (task_id, provider, model, fingerprint, request_json, state, created_at, "
                  "updated_at) VALUES ('vg_old', 'stub', 'stub/stub-1', 'f', '{}', 'running', 1, 1)")

@@ -9,7 +9,8 @@ import sqlite3
 import pytest
 from fakes.engine_stubs import make_row
 
-from server.ledger.store import MIGRATIONS, SCHEMA_VERSION, Ledger, pending_steps
+from server.ledger.schema import MIGRATIONS, SCHEMA_VERSION, pending_steps
+from server.ledger.store import Ledger
 
 pytestmark = pytest.mark.anyio
 

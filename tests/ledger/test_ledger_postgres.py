@@ -11,7 +11,8 @@ import pytest
 from fakes.engine_stubs import make_row
 
 from server.ledger.postgres import PgLedger, describe, pg_ddl, pg_sql
-from server.ledger.store import SCHEMA_VERSION, LedgerError
+from server.ledger.schema import SCHEMA_VERSION
+from server.ledger.store import LedgerError
 
 pytestmark = pytest.mark.anyio
 

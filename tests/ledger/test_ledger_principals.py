@@ -9,7 +9,8 @@ import time
 import pytest
 from fakes.engine_stubs import make_row
 
-from server.ledger.store import MIGRATIONS, SCHEMA_VERSION, BudgetExceeded, Ledger, LedgerConflict
+from server.ledger.schema import MIGRATIONS, SCHEMA_VERSION
+from server.ledger.store import BudgetExceeded, Ledger, LedgerConflict
 from server.tasks import DEFAULT_PRINCIPAL
 
 pytestmark = pytest.mark.anyio
