@@ -128,10 +128,8 @@ def video_route(runtime: Callable[[], Runtime | None], security: TransportSecuri
         if rt is None:
             return JSONResponse({"error": "the server is starting or stopping"}, status_code=503)
         task_id = request.path_params["name"].partition(".")[0]
-        engine = await rt.engine()
-        if await engine.get(task_id, principal=principal_of(request)) is None:  # another principal's: 404 too
-            return JSONResponse({"error": f"no saved video for task {task_id!r}"}, status_code=404)
-        path = await engine.saved_copy(task_id)  # (a replica that lacks it fetches the same job's)
+        # another principal's task is a 404 too; a replica that lacks the file fetches the same job's
+        path = await (await rt.engine()).saved_copy(task_id, principal=principal_of(request))
         if path is None:
             return JSONResponse({"error": f"no saved video for task {task_id!r}"}, status_code=404)
         from server.media.download import video_mime

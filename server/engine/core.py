@@ -507,12 +507,14 @@ class Engine:
             watch.driving = False
             self._forget(watch)
 
-    async def saved_copy(self, task_id: str) -> Path | None:
-        """This machine's copy of the task's video. On a ledger shared by replicas, one that lacks it (another
-        machine saved it) fetches the same job's video again into its own videos folder."""
+    async def saved_copy(self, task_id: str, *, principal: str | None = None) -> Path | None:
+        """This machine's copy of the task's video (None for another principal's task, as for none). On a ledger
+        shared by replicas, one that lacks it (another machine saved it) fetches the same job's video again into its
+        own videos folder."""
         row = await self.ledger.get(task_id)
-        return None if row is None else await self._copies.get(row, self.providers.get(row.provider),
-                                                                 fetch=self.ledger.shared)
+        if row is None or not _visible(row, principal):
+            return None
+        return await self._copies.get(row, self.providers.get(row.provider), fetch=self.ledger.shared)
 
     # -- views ------------------------------------------------------------------------------------------------------
     def _view(self, row: TaskRow) -> Task:

@@ -68,12 +68,17 @@ async def test_create_dedupes_by_key_and_by_recent_fingerprint(new_ledger):
     assert not reused and e.task_id != d.task_id
 
 
-async def test_one_key_from_many_connections_makes_one_row(new_ledger):
+@pytest.mark.parametrize("same", [
+    {"row": {"idempotency_key": "same"}, "dedupe_window": 0},
+    # no key, so no unique index helps: only the exclusive write lock keeps the dedupe window's promise
+    {"row": {"prompt": "same"}, "dedupe_window": 60},
+], ids=["one key", "one request without a key"])
+async def test_one_key_from_many_connections_makes_one_row(new_ledger, same):
     ledgers = [new_ledger() for _ in range(8)]
     results = []
 
     async def one(ledger):
-        results.append(await ledger.create(make_row(idempotency_key="same"), dedupe_window=0))
+        results.append(await ledger.create(make_row(**same["row"]), dedupe_window=same["dedupe_window"]))
 
     async with anyio.create_task_group() as tg:
         for ledger in ledgers:

@@ -69,22 +69,6 @@ async def test_a_database_from_a_newer_version_is_refused_clearly(url):
     ledger.close()
 
 
-async def test_the_same_request_from_many_replicas_at_once_makes_one_row(url):
-    """No key, so no unique index helps: only the exclusive write lock keeps the dedupe window's promise."""
-    ledgers = [PgLedger(url) for _ in range(8)]
-    results = []
-
-    async def one(ledger):
-        results.append(await ledger.create(make_row(prompt="same"), dedupe_window=60))
-
-    async with anyio.create_task_group() as tg:
-        for ledger in ledgers:
-            tg.start_soon(one, ledger)
-    assert len({r.task_id for r, _ in results}) == 1 and sum(not reused for _, reused in results) == 1
-    for ledger in ledgers:
-        ledger.close()
-
-
 async def test_one_lease_winner_among_many_replicas(url):
     ledgers = [PgLedger(url) for _ in range(6)]
     row, _ = await ledgers[0].create(make_row(state="running", upstream_task_id="up"), dedupe_window=0)
