@@ -9,6 +9,7 @@ import statistics
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from poll_sim import checks_until_end
 
 from providers.base import TaskStatus
 from server.engine.history import fit
@@ -20,19 +21,14 @@ SIGMA = 0.2  # spread of ln(job length): 90 % of jobs within -28 % .. +39 % of t
 
 def simulate(seconds: float, sched: PollSchedule, *, progress: bool, queued: float = 0.1) -> tuple[int, float]:
     """(status checks until the end was seen, detection lag); progress truncated to whole percent, as gateways do."""
-    now, checks = 0.0, 0
-    delay = sched.after_success(0.0, TaskStatus.QUEUED, 0 if progress else None)
-    while True:
-        now += delay
-        checks += 1
-        if now >= seconds:
-            return checks, now - seconds
+
+    def state(now: float) -> tuple[TaskStatus, int | None]:
         if now < queued * seconds:
-            status, pct = TaskStatus.QUEUED, (0 if progress else None)
-        else:
-            share = (now - queued * seconds) / ((1 - queued) * seconds)
-            status, pct = TaskStatus.RUNNING, (max(1, min(99, int(100 * share))) if progress else None)
-        delay = sched.after_success(now, status, pct)
+            return TaskStatus.QUEUED, (0 if progress else None)
+        share = (now - queued * seconds) / ((1 - queued) * seconds)
+        return TaskStatus.RUNNING, (max(1, min(99, int(100 * share))) if progress else None)
+
+    return checks_until_end(sched, seconds, state)
 
 
 def history(rng: random.Random, median: float, n: int = 20) -> Expected:

@@ -7,6 +7,7 @@ import statistics
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from poll_sim import checks_until_end
 
 from providers.base import TaskStatus
 from server.engine.schedule import PollSchedule, Timing, backoff
@@ -18,19 +19,14 @@ def simulate(seconds: float, *, progress: bool, queued: float = 5.0, timing: Tim
              seed: int = 0, quantum: int = 1) -> tuple[int, float]:
     """(status checks until the end was seen, detection lag) for one job polled by the schedule."""
     sched = PollSchedule(timing, started=0.0, rng=random.Random(seed))
-    now, checks = 0.0, 0
-    delay = sched.after_success(0.0, TaskStatus.QUEUED, 0 if progress else None)
-    while True:
-        now += delay
-        checks += 1
-        if now >= seconds:
-            return checks, now - seconds
+
+    def state(now: float) -> tuple[TaskStatus, int | None]:
         if now < queued:
-            status, pct = TaskStatus.QUEUED, (0 if progress else None)
-        else:
-            pct = int(100 * (now - queued) / (seconds - queued)) // quantum * quantum
-            status, pct = TaskStatus.RUNNING, (pct if progress else None)
-        delay = sched.after_success(now, status, pct)
+            return TaskStatus.QUEUED, (0 if progress else None)
+        pct = int(100 * (now - queued) / (seconds - queued)) // quantum * quantum
+        return TaskStatus.RUNNING, (pct if progress else None)
+
+    return checks_until_end(sched, seconds, state)
 
 
 def figures(seconds: float, progress: bool, **kw) -> tuple[float, float]:
